@@ -1,0 +1,155 @@
+"""Reading audio files and turning clips of any length into a model batch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+#: Longest clip `prepare_batch` accepts, in seconds. ToneNet classifies one
+#: syllable; longer recordings should be split first.
+MAX_CLIP_SECONDS = 30.0
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
+    """Read an audio file as mono float32 at `sample_rate`.
+
+    wav, flac, ogg and mp3 (anything librosa can decode); multichannel audio
+    is averaged to mono and resampled with librosa's default (soxr) resampler.
+
+    Args:
+        path: path of the audio file.
+        sample_rate: sampling rate of the returned waveform, in Hz.
+
+    Returns:
+        float32 array of shape `[samples]`.
+
+    Raises:
+        FileNotFoundError: there is no file at `path`.
+        ValueError: the file could not be decoded as audio.
+
+    Example:
+        >>> import numpy as np, soundfile as sf, tempfile, os
+        >>> from keras_tone import load_audio
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> sf.write(path, np.zeros(22050, "float32"), 22050)
+        >>> load_audio(path, sample_rate=16000).shape
+        (16000,)
+    """
+    import librosa  # heavy import, only needed here
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No audio file at {str(path)!r}.")
+    try:
+        waveform, _ = librosa.load(path, sr=sample_rate, mono=True)
+    except Exception as error:  # librosa raises several unrelated types
+        raise ValueError(
+            f"Could not decode {str(path)!r} as audio ({type(error).__name__}: "
+            f"{error}). keras_tone reads wav, flac, ogg and mp3."
+        ) from error
+    if waveform.size == 0:
+        raise ValueError(f"{str(path)!r} decodes to an empty waveform (0 samples).")
+    return waveform.astype(np.float32, copy=False)
+
+
+def to_mono_float(clip: np.ndarray, *, name: str = "clip") -> np.ndarray:
+    """One clip as a 1-D float32 waveform, with the documented conversions.
+
+    * integer PCM is scaled to [-1, 1) by its type's range (int16 / 32768);
+    * 2-D arrays are taken as multichannel and averaged to mono: channels
+      first (`[channels, samples]`) or last (`[samples, channels]`), whichever
+      axis is the shorter;
+    * empty clips and NaN/Inf samples raise `ValueError`.
+    """
+    clip = np.asarray(clip)
+    if clip.dtype.kind in "iu":
+        info = np.iinfo(clip.dtype)
+        scale = float(max(abs(info.min), info.max + 1))
+        offset = 0.0 if clip.dtype.kind == "i" else scale / 2
+        clip = (clip.astype(np.float64) - offset) / (scale if clip.dtype.kind == "i" else offset)
+    elif clip.dtype.kind != "f":
+        raise ValueError(f"{name} has dtype {clip.dtype}; expected float or integer PCM samples.")
+    if clip.ndim == 2:
+        clip = clip.mean(axis=int(np.argmin(clip.shape)))
+    elif clip.ndim != 1:
+        raise ValueError(
+            f"{name} has shape {clip.shape}; expected a waveform [samples] or "
+            "multichannel audio [samples, channels]."
+        )
+    if clip.size == 0:
+        raise ValueError(f"{name} is empty (0 samples).")
+    if not np.all(np.isfinite(clip)):
+        raise ValueError(
+            f"{name} has NaN or Inf samples; clean it first, e.g. "
+            "`np.nan_to_num(clip, nan=0.0, posinf=0.0, neginf=0.0)`."
+        )
+    return clip.astype(np.float32, copy=False)
+
+
+def prepare_batch(
+    clips: Sequence[np.ndarray] | np.ndarray,
+    sample_rate: int = 16000,
+    *,
+    model_sample_rate: int = 16000,
+) -> np.ndarray:
+    """Stack clips of different lengths into one zero-padded batch for `model.predict`.
+
+    Each clip is converted by the rules of `to_mono_float` (int16 PCM scaled,
+    stereo averaged), resampled from `sample_rate` to `model_sample_rate`
+    when they differ, and zero-padded at the end to the longest clip. Silence
+    trimming, loudness normalisation and the fixed-length crop happen inside
+    the model (`keras_tone.layers.SyllableNormalization`), so a saved model
+    does exactly what this API does.
+
+    Args:
+        clips: a list of waveforms (or one waveform), each `[samples]` or
+            `[samples, channels]`.
+        sample_rate: sampling rate of `clips`, in Hz.
+        model_sample_rate: sampling rate the model was built for.
+
+    Returns:
+        float32 array of shape `[len(clips), longest]`.
+
+    Raises:
+        ValueError: a clip is empty, silent (all zeros), has NaN/Inf samples,
+            or is longer than `MAX_CLIP_SECONDS`.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone import prepare_batch
+        >>> clips = [np.ones(8000, "float32") * 0.1, np.ones(4000, "int16") * 3000]
+        >>> prepare_batch(clips).shape
+        (2, 8000)
+    """
+    if isinstance(clips, np.ndarray) and clips.ndim == 1:
+        clips = [clips]
+    if len(clips) == 0:
+        raise ValueError("prepare_batch received no clips.")
+    prepared = []
+    for i, clip in enumerate(clips):
+        waveform = to_mono_float(clip, name=f"clip {i}")
+        if waveform.size > MAX_CLIP_SECONDS * sample_rate:
+            raise ValueError(
+                f"clip {i} is {waveform.size / sample_rate:.1f} s long; ToneNet "
+                f"classifies one syllable (at most {MAX_CLIP_SECONDS:.0f} s are "
+                "accepted). Split long recordings into syllables first, e.g. "
+                "with `librosa.effects.split`."
+            )
+        if not np.any(waveform):
+            raise ValueError(
+                f"clip {i} is silent (all samples are zero): there is no tone to classify."
+            )
+        if sample_rate != model_sample_rate:
+            import librosa
+
+            waveform = librosa.resample(
+                waveform, orig_sr=sample_rate, target_sr=model_sample_rate
+            ).astype(np.float32)
+        prepared.append(waveform)
+    batch = np.zeros((len(prepared), max(w.size for w in prepared)), np.float32)
+    for row, waveform in zip(batch, prepared, strict=True):
+        row[: waveform.size] = waveform
+    return batch

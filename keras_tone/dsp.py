@@ -1,0 +1,170 @@
+"""Pure-numpy signal-processing constants: windows, DFT, mel filterbank, DCT.
+
+The layers in `keras_tone.layers` build these matrices once, at construction,
+and embed them in the graph as constants. They follow librosa's conventions
+(periodic windows, Slaney mel scale and area normalisation, orthonormal
+DCT-II) so that features computed in the graph match `librosa.feature`.
+librosa itself is not needed at run time for them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WINDOWS = ("hann", "hamming", "ones")
+
+
+def get_window(window: str, win_length: int, n_fft: int) -> np.ndarray:
+    """A periodic analysis window of `win_length`, centred in `n_fft` samples.
+
+    Matches `librosa.filters.get_window(window, win_length, fftbins=True)`
+    followed by `librosa.util.pad_center(..., size=n_fft)`.
+
+    Args:
+        window: `"hann"`, `"hamming"` or `"ones"` (rectangular).
+        win_length: window length in samples, `<= n_fft`.
+        n_fft: FFT size the window is padded to.
+
+    Returns:
+        float64 array of shape `(n_fft,)`.
+
+    Example:
+        >>> get_window("hann", 4, 4)
+        array([0. , 0.5, 1. , 0.5])
+    """
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {WINDOWS}; received window={window!r}")
+    if not 0 < win_length <= n_fft:
+        raise ValueError(
+            f"win_length must be in (0, n_fft={n_fft}]; received win_length={win_length}"
+        )
+    n = np.arange(win_length)
+    if window == "hann":
+        w = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / win_length)
+    elif window == "hamming":
+        w = 0.54 - 0.46 * np.cos(2.0 * np.pi * n / win_length)
+    else:
+        w = np.ones(win_length)
+    left = (n_fft - win_length) // 2
+    return np.pad(w, (left, n_fft - win_length - left))
+
+
+def dft_matrices(n_fft: int, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Real and imaginary DFT matrices for the frequency `bins` of an `n_fft` DFT.
+
+    `frames @ real` and `frames @ imag` give the real and imaginary parts of
+    `np.fft.rfft(frames)[..., bins]`. Computing only the bins that the mel
+    filterbank uses saves most of the work when `fmax` is well below Nyquist.
+
+    Returns:
+        Two float64 arrays of shape `(n_fft, len(bins))`.
+    """
+    n = np.arange(n_fft)[:, None]
+    k = np.asarray(bins)[None, :]
+    phase = 2.0 * np.pi * ((n * k) % n_fft) / n_fft
+    return np.cos(phase), -np.sin(phase)
+
+
+def hz_to_mel(frequencies: np.ndarray, *, htk: bool = False) -> np.ndarray:
+    """Hz to mels, as `librosa.hz_to_mel` (Slaney scale unless `htk`)."""
+    f = np.asanyarray(frequencies, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+    f_sp = 200.0 / 3
+    mels = f / f_sp
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    log_region = f >= min_log_hz
+    return np.where(
+        log_region,
+        min_log_mel + np.log(np.maximum(f, min_log_hz) / min_log_hz) / logstep,
+        mels,
+    )
+
+
+def mel_to_hz(mels: np.ndarray, *, htk: bool = False) -> np.ndarray:
+    """Mels to Hz, the inverse of `hz_to_mel`."""
+    m = np.asanyarray(mels, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    return np.where(
+        m >= min_log_mel,
+        min_log_hz * np.exp(logstep * (m - min_log_mel)),
+        f_sp * m,
+    )
+
+
+def mel_filterbank(
+    *,
+    sample_rate: int,
+    n_fft: int,
+    n_mels: int = 128,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    htk: bool = False,
+    norm: str | None = "slaney",
+) -> np.ndarray:
+    """Triangular mel filterbank, as `librosa.filters.mel`.
+
+    Args:
+        sample_rate: sampling rate in Hz.
+        n_fft: FFT size; the filterbank has `1 + n_fft // 2` columns.
+        n_mels: number of mel bands.
+        fmin: lowest frequency in Hz.
+        fmax: highest frequency in Hz; `None` means `sample_rate / 2`.
+        htk: HTK mel scale instead of Slaney's.
+        norm: `"slaney"` (area normalisation, librosa's default) or `None`.
+
+    Returns:
+        float64 array of shape `(n_mels, 1 + n_fft // 2)`.
+
+    Example:
+        >>> mel_filterbank(sample_rate=16000, n_fft=512, n_mels=40).shape
+        (40, 257)
+    """
+    if fmax is None:
+        fmax = sample_rate / 2.0
+    if not 0.0 <= fmin < fmax <= sample_rate / 2.0:
+        raise ValueError(
+            "Expected 0 <= fmin < fmax <= sample_rate / 2; received "
+            f"fmin={fmin}, fmax={fmax}, sample_rate={sample_rate}."
+        )
+    if norm not in ("slaney", None):
+        raise ValueError(f"norm must be 'slaney' or None; received norm={norm!r}")
+    fftfreqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sample_rate)
+    mel_points = np.linspace(hz_to_mel(fmin, htk=htk), hz_to_mel(fmax, htk=htk), n_mels + 2)
+    mel_f = mel_to_hz(mel_points, htk=htk)
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fftfreqs)
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    if norm == "slaney":
+        weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
+    return weights
+
+
+def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """Orthonormal DCT-II as a matrix: `x @ D == scipy.fft.dct(x, norm="ortho")[:n_out]`.
+
+    Returns:
+        float64 array of shape `(n_in, n_out)`.
+    """
+    n = np.arange(n_in)[:, None]
+    k = np.arange(n_out)[None, :]
+    basis = np.cos(np.pi * k * (2 * n + 1) / (2.0 * n_in))
+    scale = np.full(n_out, np.sqrt(2.0 / n_in))
+    scale[0] = np.sqrt(1.0 / n_in)
+    return basis * scale
+
+
+def lifter_weights(n_mfcc: int, lifter: float) -> np.ndarray:
+    """Sinusoidal cepstral liftering weights, as in `librosa.feature.mfcc`."""
+    if lifter <= 0:
+        return np.ones(n_mfcc)
+    return 1.0 + (lifter / 2.0) * np.sin(np.pi * np.arange(1, 1 + n_mfcc) / lifter)
