@@ -84,6 +84,11 @@ def check_waveforms(
                 f"[samples]; received rank {rank} with shape {tuple(x.shape)}."
             )
         samples = x.shape[-1]
+        if samples == 0:
+            raise ValueError(
+                f"{layer_name} received empty waveforms (0 samples, shape "
+                f"{tuple(x.shape)}). Every clip needs at least one sample."
+            )
         if (
             rank == 2
             and samples is not None
@@ -96,11 +101,6 @@ def check_waveforms(
                 "channel-last audio [samples, channels]. Pass mono waveforms "
                 "[batch, samples]: downmix with `x.mean(axis=-1)` and add a "
                 "batch axis with `x[None]`."
-            )
-        if samples == 0:
-            raise ValueError(
-                f"{layer_name} received empty waveforms (0 samples, shape "
-                f"{tuple(x.shape)}). Every clip needs at least one sample."
             )
     x = tf.cast(x, "float32")
     if tf.executing_eagerly() and not bool(tf.reduce_all(tf.math.is_finite(x))):

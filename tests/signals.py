@@ -1,0 +1,65 @@
+"""Test signals built in code: chirps, noise, bursts and voiced tone contours."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: F0 contours (Hz at start, middle, end) of tones 1-4 for a mid-range voice.
+TONE_CONTOURS = {
+    1: (240.0, 240.0, 238.0),
+    2: (170.0, 195.0, 260.0),
+    3: (180.0, 140.0, 190.0),
+    4: (290.0, 240.0, 150.0),
+}
+
+
+def chirp(sample_rate: int, seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(sample_rate * seconds)) / sample_rate
+    f0, f1 = 100.0, 0.45 * sample_rate
+    phase = 2 * np.pi * f0 * seconds / np.log(f1 / f0) * (np.exp(t / seconds * np.log(f1 / f0)) - 1)
+    return (0.5 * np.sin(phase)).astype(np.float32)
+
+
+def white_noise(sample_rate: int, seconds: float = 1.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (0.1 * rng.standard_normal(int(sample_rate * seconds))).astype(np.float32)
+
+
+def silence_then_burst(sample_rate: int, seconds: float = 1.0, seed: int = 1) -> np.ndarray:
+    y = np.zeros(int(sample_rate * seconds), np.float32)
+    start, stop = int(0.6 * y.size), int(0.7 * y.size)
+    rng = np.random.default_rng(seed)
+    y[start:stop] = 0.3 * rng.standard_normal(stop - start)
+    return y
+
+
+def voiced_syllable(
+    tone: int,
+    sample_rate: int = 16000,
+    *,
+    seconds: float = 0.45,
+    pitch_scale: float = 1.0,
+    lead_silence: float = 0.1,
+    gain: float = 0.3,
+) -> np.ndarray:
+    """A vowel-like harmonic signal following the F0 contour of `tone`."""
+    start, middle, end = TONE_CONTOURS[tone]
+    n = int(seconds * sample_rate)
+    t = np.linspace(0.0, 1.0, n)
+    f0 = pitch_scale * np.interp(t, [0.0, 0.5, 1.0], [start, middle, end])
+    phase = 2 * np.pi * np.cumsum(f0) / sample_rate
+    voice = np.zeros(n)
+    for k in range(1, 30):
+        freq = k * f0
+        # crude vowel /a/: formant-like bumps at 800 and 1200 Hz, -6 dB/oct tilt
+        envelope = (1.0 / k) * (
+            1.0 + 3.0 * np.exp(-(((freq - 800.0) / 200.0) ** 2))
+            + 2.0 * np.exp(-(((freq - 1200.0) / 250.0) ** 2))
+        )
+        voice += np.where(freq < sample_rate / 2, envelope * np.sin(k * phase), 0.0)
+    ramp = np.minimum(1.0, np.minimum(t, 1.0 - t) * 10.0)
+    voice *= ramp / np.abs(voice).max()
+    lead = np.zeros(int(lead_silence * sample_rate))
+    return (gain * np.concatenate([lead, voice, np.zeros(int(0.05 * sample_rate))])).astype(
+        np.float32
+    )
