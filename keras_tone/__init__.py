@@ -11,11 +11,13 @@ from keras_tone._keras import check_same_keras
 from keras_tone.audio import load_audio, prepare_batch
 from keras_tone.labels import decode_predictions
 from keras_tone.tonenet import ToneNet
+from keras_tone.weights import list_presets
 
 __all__ = [
     "ToneNet",
     "check_same_keras",
     "decode_predictions",
+    "list_presets",
     "load_audio",
     "prepare_batch",
 ]
