@@ -76,9 +76,12 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     were trained on (see the docs' model page for the measurements).
 
     Args:
-        weights: `None` (random initialisation), the name of a pretrained
-            preset (`keras_tone.list_presets()`; `"blcu"` by default), or the
-            path of a `.weights.h5` file.
+        weights: `None` (random initialisation); the name of a pretrained
+            preset (`keras_tone.list_presets()`; `"blcu"` by default: the
+            bundled copy, else the Hugging Face cache, else a download pinned
+            to a commit and checked by sha256); `"hf://owner/repo[@revision]"`
+            for weights of your own on the Hub; or the path of a
+            `.weights.h5` file or of a preset folder.
         include_top: whether to include the classifier.
         include_preprocessing: whether the model takes raw waveforms (`True`)
             or log-mel images `[batch, 32, 80]` that you computed yourself
