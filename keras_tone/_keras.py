@@ -100,8 +100,8 @@ def check_same_keras(obj: object, kind: str) -> None:
         return  # a plain function such as a custom loss
     raise TypeError(
         f"This {kind} is a {type(obj).__module__}.{type(obj).__qualname__}, "
-        f"which is not a {kind} of the Keras that keras_tone uses "
-        f"({expected.__module__}.{expected.__qualname__}, Keras "
+        f"which is not a subclass of {expected.__module__}.{expected.__qualname__}: "
+        f"it does not come from the Keras that keras_tone uses (Keras "
         f"{keras.__version__} through `tensorflow.keras`). Mixing Keras "
         'installs fails with errors such as "Could not interpret optimizer '
         'identifier". Build it with `from keras_tone._keras import keras` '

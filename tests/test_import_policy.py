@@ -163,7 +163,7 @@ def test_check_same_keras_refuses_tf_keras():
     message = str(raised.value)
     assert "tf_keras.src.optimizers" in message and "keras.src.optimizers" in message
     assert "keras.optimizers.Adam" in message
-    with pytest.raises(TypeError, match="not a layer"):
+    with pytest.raises(TypeError, match="not a subclass of keras.src.layers"):
         check_same_keras(tf_keras.layers.Dense(2), "layer")
 
 
@@ -176,7 +176,7 @@ def test_check_same_keras_refuses_look_alikes():
     """), namespace)
     with pytest.raises(TypeError, match="tf_keras"):
         check_same_keras(namespace["Adam"](), "optimizer")
-    with pytest.raises(TypeError, match="not a model"):
+    with pytest.raises(TypeError, match="not a subclass of keras.src.models"):
         check_same_keras(object(), "model")
     with pytest.raises(ValueError, match="Unknown kind"):
         check_same_keras("adam", "optimiser")
