@@ -10,7 +10,10 @@ The STFT is computed as a matrix product with constant, pre-windowed DFT
 matrices restricted to the frequency bins that the mel filterbank uses. That
 keeps the graph to plain ops (framing, matmul, log), which export to TFLite
 with built-in ops only and to ONNX, and it is faster than a full FFT when
-`fmax` is well below Nyquist.
+`fmax` is well below Nyquist. For windows symmetric about `n_fft / 2` (Hann,
+Hamming, rectangular at full length) each frame is folded first, `x[n] +
+x[n_fft - n]` and `x[n] - x[n_fft - n]`, so two half-size products replace the
+full one: half the multiply-adds, the same result to float32 rounding.
 
 All three layers compute in float32, also under a mixed-precision policy
 (the layers following them cast as usual): in float16 the dB values would be
@@ -235,10 +238,10 @@ class LogMelSpectrogram(keras.layers.Layer):
         bins = np.arange(used[0], used[-1] + 1)
         window_values = dsp.get_window(self.window, self.win_length, self.n_fft)
         real, imag = dsp.dft_matrices(self.n_fft, bins)
+        real, imag = window_values[:, None] * real, window_values[:, None] * imag
         # Built once; embedded as graph constants in call() (see module docs).
-        self._dft = np.concatenate(
-            [window_values[:, None] * real, window_values[:, None] * imag], axis=1
-        ).astype("float32")
+        self._dft = np.concatenate([real, imag], axis=1).astype("float32")
+        self._folded = _folded_dft(real, imag)
         self._n_bins = bins.size
         self._filterbank = filterbank[:, bins].T.astype("float32")
 
@@ -255,8 +258,11 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     def _log_mel(self, waveforms: tf.Tensor) -> tf.Tensor:
         frames = self._frames(waveforms)
-        spectrum = tf.matmul(frames, tf.constant(self._dft))
-        real, imag = spectrum[..., : self._n_bins], spectrum[..., self._n_bins :]
+        if self._folded is not None:
+            real, imag = self._folded_spectrum(frames)
+        else:
+            spectrum = tf.matmul(frames, tf.constant(self._dft))
+            real, imag = spectrum[..., : self._n_bins], spectrum[..., self._n_bins :]
         power = tf.square(real) + tf.square(imag)
         if self.power != 2.0:
             power = tf.pow(power, self.power / 2.0)
@@ -271,6 +277,19 @@ class LogMelSpectrogram(keras.layers.Layer):
             peak = tf.reduce_max(log_mel, axis=[1, 2], keepdims=True)
             log_mel = tf.maximum(log_mel, peak - self.top_db)
         return log_mel
+
+    def _folded_spectrum(self, frames: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        # x[n] and x[n_fft - n] meet the same (symmetric) windowed cosine and
+        # opposite sines: add and subtract them first, then two matmuls of half
+        # the size give the same real and imaginary parts at half the work.
+        half = self.n_fft // 2
+        head = frames[..., 1 : half + 1]  # x[1] .. x[half]
+        tail = tf.reverse(frames[..., half:], axis=[-1])  # x[n_fft-1] .. x[half]
+        cos, sin, first = self._folded
+        real = tf.matmul(head + tail, tf.constant(cos))
+        if first is not None:  # x[0] has no partner; zero for the Hann window
+            real += frames[..., :1] * tf.constant(first)
+        return real, tf.matmul(head - tail, tf.constant(sin))
 
     def call(self, inputs: Any, sample_rate: int | None = None) -> tf.Tensor:
         x = check_waveforms(
@@ -411,7 +430,7 @@ class SyllableNormalization(keras.layers.Layer):
         >>> clip = np.zeros((1, 24000), "float32")
         >>> clip[0, 8000:12000] = 0.1 * np.sin(np.arange(4000) * 0.1)
         >>> out = SyllableNormalization(sample_rate=16000)(clip)
-        >>> out.shape, bool(np.abs(out[0, :100]).max() > 0)
+        >>> out.shape, bool(np.abs(out[0, :1000]).max() > 0)
         (TensorShape([1, 16000]), True)
     """
 
@@ -490,6 +509,43 @@ class SyllableNormalization(keras.layers.Layer):
             target_rms_db=self.target_rms_db,
         )
         return config
+
+
+def _folded_dft(
+    real: np.ndarray, imag: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """Half-size DFT matrices for windows symmetric about `n_fft / 2`, else `None`.
+
+    With `w[n] == w[N - n]` (periodic Hann, Hamming and rectangular windows
+    centred in an even `N`), row `N - n` of the windowed cosine matrix equals
+    row `n` and the sine row is its negative. So `frames @ real` is
+    `(x[1:h+1] + x[N-1:h-1:-1]) @ cos + x[0] * real[0]` and `frames @ imag`
+    is `(x[1:h+1] - x[N-1:h-1:-1]) @ sin`, with `h = N / 2`, `cos = real[1:h+1]`
+    (its last row halved: `x[h]` is its own partner and is counted twice) and
+    `sin = imag[1:h+1]`.
+
+    Returns:
+        `(cos, sin, first)` as float32, `first` the row of `x[0]` or `None`
+        when it is zero; `None` when the window is not symmetric.
+    """
+    n = real.shape[0]
+    half = n // 2
+    symmetric = (
+        n % 2 == 0
+        and np.allclose(real[1:half], real[:half:-1], rtol=0, atol=1e-12)
+        and np.allclose(imag[1:half], -imag[:half:-1], rtol=0, atol=1e-12)
+        and np.allclose(imag[[0, half]], 0.0, rtol=0, atol=1e-12)
+    )
+    if not symmetric:
+        return None
+    cos = real[1 : half + 1].copy()
+    cos[-1] *= 0.5
+    first = real[0] if np.any(real[0] != 0) else None
+    return (
+        cos.astype("float32"),
+        imag[1 : half + 1].astype("float32"),
+        None if first is None else first.astype("float32"),
+    )
 
 
 def _log10(x: tf.Tensor) -> tf.Tensor:

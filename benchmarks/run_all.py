@@ -1,0 +1,88 @@
+"""Run every benchmark, print the results and refresh benchmarks/README.md.
+
+Each benchmark runs in its own fresh process. The figures between the
+`<!-- results:start -->` and `<!-- results:end -->` markers of
+benchmarks/README.md are replaced with this run's (pass `--no-readme` to keep
+the file as it is).
+
+Example:
+    $ python benchmarks/run_all.py
+    $ python benchmarks/run_all.py --quick --no-readme   # a fast smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import _common
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _run(script: str, json_path: Path, extra: list[str]) -> dict:
+    command = [sys.executable, str(HERE / script), "--json", str(json_path), *extra]
+    print(f"$ {' '.join(command[1:])}", flush=True)
+    subprocess.run(command, check=True)
+    return json.loads(json_path.read_text())
+
+
+def _update_readme(section: str) -> None:
+    text = README.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{README} lacks the {START} / {END} markers.")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}\n{section}\n{END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke test)")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
+    args = parser.parse_args(argv)
+    rounds = ["--rounds", "2" if args.quick else "5"]
+    machine = _common.machine()
+    with tempfile.TemporaryDirectory() as tmp:
+        layers = _run("bench_layers.py", Path(tmp) / "layers.json", rounds)
+        tonenet = _run(
+            "bench_tonenet.py",
+            Path(tmp) / "tonenet.json",
+            [*rounds, "--cold-runs", "1" if args.quick else "3"],
+        )
+    import bench_layers
+    import bench_tonenet
+
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    section = "\n".join(
+        [
+            f"Run {stamp} with `python benchmarks/run_all.py`"
+            + (" --quick" if args.quick else "")
+            + ".",
+            "",
+            f"Machine: {machine}.",
+            "",
+            "### Layers (`bench_layers.py`)",
+            bench_layers.report(layers),
+            "",
+            "### ToneNet end to end (`bench_tonenet.py`)",
+            "",
+            bench_tonenet.report(tonenet),
+        ]
+    )
+    print("\n" + section)
+    if not args.no_readme:
+        _update_readme(section)
+        print(f"\nUpdated {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
