@@ -168,3 +168,49 @@ def lifter_weights(n_mfcc: int, lifter: float) -> np.ndarray:
     if lifter <= 0:
         return np.ones(n_mfcc)
     return 1.0 + (lifter / 2.0) * np.sin(np.pi * np.arange(1, 1 + n_mfcc) / lifter)
+
+
+def highpass_fir(*, sample_rate: int, cutoff_hz: float, taps: int) -> np.ndarray:
+    """Linear-phase FIR high-pass: a delta minus a Hamming-windowed sinc low-pass.
+
+    Returns:
+        float64 array of shape `(taps,)`, symmetric, unit gain at Nyquist and
+        zero gain at DC.
+
+    Example:
+        >>> kernel = highpass_fir(sample_rate=16000, cutoff_hz=60.0, taps=1023)
+        >>> kernel.shape, round(float(kernel.sum()), 6)
+        ((1023,), 0.0)
+    """
+    if taps < 3 or taps % 2 == 0:
+        raise ValueError(f"taps must be an odd number >= 3; received taps={taps}.")
+    if not 0 < cutoff_hz < sample_rate / 2:
+        raise ValueError(
+            f"cutoff_hz must be in (0, sample_rate / 2 = {sample_rate / 2}); "
+            f"received cutoff_hz={cutoff_hz}."
+        )
+    n = np.arange(taps) - (taps - 1) / 2
+    lowpass = np.sinc(2.0 * cutoff_hz / sample_rate * n) * np.hamming(taps)
+    kernel = -lowpass / lowpass.sum()
+    kernel[(taps - 1) // 2] += 1.0
+    return kernel
+
+
+def polyphase_kernel(kernel: np.ndarray, phases: int) -> np.ndarray:
+    """An FIR kernel rearranged to filter blocks of `phases` samples with one convolution.
+
+    Entry `[j, s, r]` is `kernel[phases * j + s - r]` (zero out of range), so
+    that convolving a signal reshaped to `[blocks, phases]` with it (VALID
+    padding, `phases` input and output channels) gives the cross-correlation
+    of the signal with `kernel`: the same multiply-adds as a one-channel
+    convolution, as one dense convolution that CPUs run many times faster.
+
+    Returns:
+        float64 array of shape `(ceil((taps + phases - 1) / phases), phases, phases)`.
+    """
+    taps = kernel.size
+    blocks = -(-(taps + phases - 1) // phases)
+    j, s, r = np.meshgrid(np.arange(blocks), np.arange(phases), np.arange(phases), indexing="ij")
+    index = phases * j + s - r
+    index = np.where((index >= 0) & (index < taps), index, taps)
+    return np.append(kernel, 0.0)[index]

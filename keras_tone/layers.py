@@ -511,6 +511,89 @@ class SyllableNormalization(keras.layers.Layer):
         return config
 
 
+@keras.utils.register_keras_serializable(package=_PACKAGE)
+class HighPass(keras.layers.Layer):
+    """Linear-phase FIR high-pass filter of mono waveforms, computed in the graph.
+
+    Removes DC offsets and rumble below `cutoff_hz` (a Hamming-windowed-sinc
+    design, `keras_tone.dsp.highpass_fir`) with "same" padding, so the output
+    is aligned with the input and as long. The filter is computed in
+    polyphase form (`keras_tone.dsp.polyphase_kernel`): one dense convolution
+    over blocks of 32 samples, which exports to TFLite built-ins and ONNX.
+    The taps are a constant of the graph, not a weight.
+
+    Args:
+        sample_rate: sampling rate in Hz.
+        cutoff_hz: cut-off frequency in Hz (-6 dB point).
+        taps: filter length, odd.
+
+    Input shape:
+        `[batch, samples]`.
+
+    Output shape:
+        `[batch, samples]`.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.layers import HighPass
+        >>> dc = np.full((1, 16000), 0.5, "float32")
+        >>> float(np.abs(HighPass(sample_rate=16000)(dc)[0, 4000:12000]).max()) < 1e-4
+        True
+    """
+
+    _PHASES = 32
+
+    def __init__(
+        self,
+        *,
+        sample_rate: int = 16000,
+        cutoff_hz: float = 60.0,
+        taps: int = 1023,
+        **kwargs: Any,
+    ) -> None:
+        _float32_only(type(self).__name__, kwargs)
+        super().__init__(**kwargs)
+        self.sample_rate = int(sample_rate)
+        self.cutoff_hz = float(cutoff_hz)
+        self.taps = int(taps)
+        kernel = dsp.highpass_fir(
+            sample_rate=self.sample_rate, cutoff_hz=self.cutoff_hz, taps=self.taps
+        )
+        # Built once; embedded as a graph constant in call().
+        self._polyphase = dsp.polyphase_kernel(kernel, self._PHASES).astype("float32")
+
+    def call(self, inputs: Any, sample_rate: int | None = None) -> tf.Tensor:
+        x = check_waveforms(
+            inputs,
+            layer_name=type(self).__name__,
+            expected_rate=self.sample_rate,
+            sample_rate=sample_rate,
+        )
+        if x.shape.rank == 1:
+            return self._filter(x[tf.newaxis])[0]
+        return self._filter(x)
+
+    def _filter(self, x: tf.Tensor) -> tf.Tensor:
+        phases = self._PHASES
+        blocks = self._polyphase.shape[0]
+        batch, length = tf.shape(x)[0], tf.shape(x)[1]
+        out_blocks = (length + phases - 1) // phases
+        left = (self.taps - 1) // 2
+        total = (out_blocks + blocks - 1) * phases
+        x = tf.pad(x, [[0, 0], [left, total - length - left]])
+        x = tf.reshape(x, [batch, out_blocks + blocks - 1, phases])
+        y = tf.nn.conv1d(x, tf.constant(self._polyphase), stride=1, padding="VALID")
+        return tf.reshape(y, [batch, out_blocks * phases])[:, :length]
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(sample_rate=self.sample_rate, cutoff_hz=self.cutoff_hz, taps=self.taps)
+        return config
+
+
 def _folded_dft(
     real: np.ndarray, imag: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
@@ -552,4 +635,4 @@ def _log10(x: tf.Tensor) -> tf.Tensor:
     return tf.math.log(x) * (1.0 / np.log(10.0))
 
 
-__all__ = ["LogMelSpectrogram", "MFCC", "SyllableNormalization"]
+__all__ = ["HighPass", "LogMelSpectrogram", "MFCC", "SyllableNormalization"]

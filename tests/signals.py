@@ -53,7 +53,8 @@ def voiced_syllable(
         freq = k * f0
         # crude vowel /a/: formant-like bumps at 800 and 1200 Hz, -6 dB/oct tilt
         envelope = (1.0 / k) * (
-            1.0 + 3.0 * np.exp(-(((freq - 800.0) / 200.0) ** 2))
+            1.0
+            + 3.0 * np.exp(-(((freq - 800.0) / 200.0) ** 2))
             + 2.0 * np.exp(-(((freq - 1200.0) / 250.0) ** 2))
         )
         voice += np.where(freq < sample_rate / 2, envelope * np.sin(k * phase), 0.0)

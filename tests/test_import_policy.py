@@ -95,11 +95,22 @@ def test_ruff_bans_direct_keras_imports(tmp_path):
     root = PACKAGE.parent
     probe = tmp_path / "keras_tone" / "probe.py"
     probe.parent.mkdir()
-    probe.write_text("import tensorflow as tf\nimport keras\nfrom tf_keras import layers\nx = tf.keras\n")
+    probe.write_text(
+        "import tensorflow as tf\nimport keras\nfrom tf_keras import layers\nx = tf.keras\n"
+    )
     result = subprocess.run(
-        [str(ruff), "check", "--config", str(root / "pyproject.toml"), "--select", "TID251",
-         "--no-cache", str(probe)],
-        capture_output=True, text=True,
+        [
+            str(ruff),
+            "check",
+            "--config",
+            str(root / "pyproject.toml"),
+            "--select",
+            "TID251",
+            "--no-cache",
+            str(probe),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.count("TID251") == 3, result.stdout
@@ -110,16 +121,18 @@ def test_package_passes_ruff():
     if not ruff.exists():
         pytest.skip("ruff is not installed (pip install -e .[dev])")
     root = PACKAGE.parent
-    result = subprocess.run([str(ruff), "check", "--no-cache", "keras_tone"], cwd=root,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(ruff), "check", "--no-cache", "keras_tone"], cwd=root, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout
 
 
 def test_legacy_keras_fails_at_import():
     """TF_USE_LEGACY_KERAS=1 would make tf.keras Keras 2: refused at once, with the fix."""
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
-    result = subprocess.run([sys.executable, "-c", "import keras_tone"], env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import keras_tone"], env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0
     assert "ImportError" in result.stderr
     assert "TF_USE_LEGACY_KERAS" in result.stderr and "unset" in result.stderr.lower()
@@ -169,11 +182,14 @@ def test_check_same_keras_refuses_tf_keras():
 
 def test_check_same_keras_refuses_look_alikes():
     namespace: dict = {}
-    exec(textwrap.dedent("""
+    exec(
+        textwrap.dedent("""
         class Adam:
             pass
         Adam.__module__ = "tf_keras.src.optimizers.adam"
-    """), namespace)
+    """),
+        namespace,
+    )
     with pytest.raises(TypeError, match="tf_keras"):
         check_same_keras(namespace["Adam"](), "optimizer")
     with pytest.raises(TypeError, match="not a subclass of keras.src.models"):

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from keras_tone import dsp
 from keras_tone._keras import keras
-from keras_tone.layers import MFCC, LogMelSpectrogram, SyllableNormalization
+from keras_tone.layers import MFCC, HighPass, LogMelSpectrogram, SyllableNormalization
 
 #: Largest log-mel difference from librosa allowed above the top_db floor, in dB.
 #: Measured: 1.9e-3 dB (the 16 kHz chirp at the recipe settings).
@@ -78,10 +78,12 @@ def test_mfcc_librosa_defaults(espeak_clips):
 @pytest.mark.parametrize("htk", [False, True])
 @pytest.mark.parametrize("norm", ["slaney", None])
 def test_mel_filterbank_matches_librosa(htk, norm):
-    ours = dsp.mel_filterbank(sample_rate=16000, n_fft=1024, n_mels=80, fmin=75, fmax=3700,
-                              htk=htk, norm=norm)
-    theirs = librosa.filters.mel(sr=16000, n_fft=1024, n_mels=80, fmin=75, fmax=3700,
-                                 htk=htk, norm=norm)
+    ours = dsp.mel_filterbank(
+        sample_rate=16000, n_fft=1024, n_mels=80, fmin=75, fmax=3700, htk=htk, norm=norm
+    )
+    theirs = librosa.filters.mel(
+        sr=16000, n_fft=1024, n_mels=80, fmin=75, fmax=3700, htk=htk, norm=norm
+    )
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-9)
 
 
@@ -96,8 +98,16 @@ def test_window_matches_librosa(window):
 
 def test_options_match_librosa():
     y = signals.chirp(16000)
-    kwargs = dict(n_fft=512, hop_length=160, win_length=400, window="hamming", power=1.0,
-                  n_mels=40, htk=True, norm=None)
+    kwargs = dict(
+        n_fft=512,
+        hop_length=160,
+        win_length=400,
+        window="hamming",
+        power=1.0,
+        n_mels=40,
+        htk=True,
+        norm=None,
+    )
     layer = LogMelSpectrogram(sample_rate=16000, ref="max", top_db=60.0, amin=1e-5, **kwargs)
     expected = librosa.power_to_db(
         librosa.feature.melspectrogram(y=y, sr=16000, **kwargs), ref=np.max, amin=1e-5, top_db=60.0
@@ -147,6 +157,7 @@ def _model(layer: keras.layers.Layer) -> keras.Model:
         LogMelSpectrogram(sample_rate=16000, ref="max", **RECIPE),
         MFCC(sample_rate=16000, n_mfcc=13, lifter=22.0, **RECIPE),
         SyllableNormalization(sample_rate=16000, duration=0.5),
+        HighPass(sample_rate=16000, cutoff_hz=80.0, taps=511),
     ],
     ids=lambda layer: type(layer).__name__,
 )
@@ -216,7 +227,7 @@ BAD_INPUTS = {
 }
 
 
-@pytest.mark.parametrize("layer_type", [LogMelSpectrogram, MFCC, SyllableNormalization])
+@pytest.mark.parametrize("layer_type", [LogMelSpectrogram, MFCC, SyllableNormalization, HighPass])
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_is_refused_clearly(layer_type, case):
     x, message = BAD_INPUTS[case]
@@ -226,7 +237,8 @@ def test_bad_input_is_refused_clearly(layer_type, case):
 
 def test_wrong_sample_rate_is_refused():
     layer = LogMelSpectrogram(sample_rate=16000)
-    with pytest.raises(ValueError, match="built for sample_rate=16000 Hz but received audio at 44100"):
+    message = "built for sample_rate=16000 Hz but received audio at 44100"
+    with pytest.raises(ValueError, match=message):
         layer(np.zeros((1, 44100), np.float32), sample_rate=44100)
 
 
@@ -275,3 +287,26 @@ def test_syllable_normalization_short_and_long_clips():
     long = layer(signals.white_noise(16000, seconds=3.0)[None])
     assert short.shape == (1, 8000) and long.shape == (1, 8000)
     assert np.abs(long.numpy()).min() > 0  # cut at the output length, not padded
+
+
+@pytest.mark.parametrize("samples", [1, 31, 1000, 16001])
+def test_high_pass_equals_direct_convolution(samples):
+    x = signals.white_noise(16000, seconds=samples / 16000)[None]
+    kernel = dsp.highpass_fir(sample_rate=16000, cutoff_hz=60.0, taps=1023)
+    expected = np.convolve(x[0], kernel, mode="full")[511 : 511 + samples]
+    np.testing.assert_allclose(HighPass(sample_rate=16000)(x).numpy()[0], expected, atol=2e-5)
+
+
+def test_high_pass_removes_dc_and_rumble_keeps_voice():
+    t = np.arange(16000) / 16000
+    rumble = 0.3 + 0.2 * np.sin(2 * np.pi * 20 * t)
+    voice = 0.1 * np.sin(2 * np.pi * 200 * t)
+    out = HighPass(sample_rate=16000)((rumble + voice).astype(np.float32)[None]).numpy()[0]
+    middle = slice(2000, 14000)
+    np.testing.assert_allclose(out[middle], voice[middle], atol=0.01)
+
+
+@pytest.mark.parametrize("kwargs", [dict(taps=1024), dict(cutoff_hz=9000.0)])
+def test_high_pass_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        HighPass(sample_rate=16000, **kwargs)

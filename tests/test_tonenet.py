@@ -22,8 +22,11 @@ def _clips(count: int, seed: int = 0) -> list[np.ndarray]:
     for i in range(count):
         seconds = rng.uniform(0.2, 2.9)
         clip = signals.voiced_syllable(
-            i % 4 + 1, seconds=min(seconds, 0.8), pitch_scale=rng.uniform(0.5, 1.5),
-            lead_silence=max(seconds - 0.85, 0.0) * rng.uniform(0, 1), gain=rng.uniform(0.01, 0.9),
+            i % 4 + 1,
+            seconds=min(seconds, 0.8),
+            pitch_scale=rng.uniform(0.5, 1.5),
+            lead_silence=max(seconds - 0.85, 0.0) * rng.uniform(0, 1),
+            gain=rng.uniform(0.01, 0.9),
         )
         clips.append(clip)
     return clips
@@ -34,16 +37,20 @@ def model():
     return ToneNet(weights=None)
 
 
-COMBINATIONS = list(
-    itertools.product([True, False], [True, False], [None, "avg", "max"], [4, 5])
-)
+COMBINATIONS = list(itertools.product([True, False], [True, False], [None, "avg", "max"], [4, 5]))
 
 
 @pytest.mark.parametrize("include_top, include_preprocessing, pooling, classes", COMBINATIONS)
-def test_builds_for_every_documented_combination(include_top, include_preprocessing, pooling,
-                                                 classes):
-    model = ToneNet(weights=None, include_top=include_top,
-                    include_preprocessing=include_preprocessing, pooling=pooling, classes=classes)
+def test_builds_for_every_documented_combination(
+    include_top, include_preprocessing, pooling, classes
+):
+    model = ToneNet(
+        weights=None,
+        include_top=include_top,
+        include_preprocessing=include_preprocessing,
+        pooling=pooling,
+        classes=classes,
+    )
     assert isinstance(model, keras.Model)
     assert model.count_params() < 5_000_000
     expected_input = (None, None) if include_preprocessing else (None, *feature_shape())
@@ -97,8 +104,9 @@ def test_keras_file_roundtrip(model, tmp_path):
     path = tmp_path / "tonenet.keras"
     model.save(path)
     reloaded = keras.models.load_model(path)
-    np.testing.assert_allclose(reloaded.predict(batch, verbose=0), model.predict(batch, verbose=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        reloaded.predict(batch, verbose=0), model.predict(batch, verbose=0), atol=1e-6
+    )
 
 
 def test_headless_embeddings(model):
@@ -111,8 +119,9 @@ def test_local_weights_file_roundtrip(model, tmp_path):
     save_preset(model, tmp_path, classes=4, card="# test\n")
     batch = prepare_batch(_clips(4, seed=2))
     loaded = ToneNet(weights=tmp_path / "model.weights.h5")
-    np.testing.assert_allclose(loaded.predict(batch, verbose=0), model.predict(batch, verbose=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(batch, verbose=0), model.predict(batch, verbose=0), atol=1e-6
+    )
     # the backbone of the same file, without the head
     headless = ToneNet(weights=tmp_path / "model.weights.h5", include_top=False)
     np.testing.assert_array_equal(
@@ -162,7 +171,8 @@ def test_int16_pcm_is_scaled(model):
     pcm = np.round(clip * 32767).astype(np.int16)
     np.testing.assert_allclose(
         model.predict(prepare_batch([pcm]), verbose=0),
-        model.predict(prepare_batch([clip]), verbose=0), atol=1e-3,
+        model.predict(prepare_batch([clip]), verbose=0),
+        atol=1e-3,
     )
 
 
@@ -179,8 +189,9 @@ def test_other_sample_rates_are_resampled(model):
     at_44k = librosa.resample(clip, orig_sr=16000, target_sr=44100)
     batch = prepare_batch([at_44k], sample_rate=44100)
     assert abs(batch.shape[1] - clip.size) <= 2
-    np.testing.assert_allclose(model.predict(batch, verbose=0),
-                               model.predict(clip[None], verbose=0), atol=0.02)
+    np.testing.assert_allclose(
+        model.predict(batch, verbose=0), model.predict(clip[None], verbose=0), atol=0.02
+    )
 
 
 @pytest.mark.parametrize(
