@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from keras_tone import labels
+import numpy as np
+
+from keras_tone import dsp, labels
 from keras_tone._keras import keras
-from keras_tone.layers import LogMelSpectrogram, SyllableNormalization
+from keras_tone.layers import HighPass, LogMelSpectrogram, SyllableNormalization
 
 #: Sampling rate that ToneNet's front end and pretrained weights use.
 SAMPLE_RATE = 16000
@@ -15,7 +17,14 @@ SAMPLE_RATE = 16000
 #: The front end of every ToneNet, at `SAMPLE_RATE`. The log-mel settings
 #: are those of the published ToneNet recipe (80 mel bands, n_fft 1024,
 #: hop 512, 75-3700 Hz).
-SYLLABLE = {"duration": 1.0, "top_db": 40.0, "target_rms_db": -20.0}
+SYLLABLE = {"duration": 1.0, "top_db": 25.0, "target_rms_db": -20.0}
+
+#: Linear-phase FIR high-pass (windowed sinc, Hamming) applied to the waveform
+#: before `SYLLABLE`: it removes DC offsets and rumble below about 60 Hz, which
+#: in some recordings hold the "silence" within 15-25 dB of the syllable and so
+#: defeat the silence trimming (measured on pffy_f1 and losttheory_m1). It is a
+#: `keras_tone.layers.HighPass` layer named `highpass`.
+HIGHPASS = {"cutoff_hz": 60.0, "taps": 1023}
 LOG_MEL = {
     "n_fft": 1024,
     "hop_length": 512,
@@ -58,11 +67,13 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     syllable. The model is built in the manner of `keras.applications`:
 
     * **Front end** (`include_preprocessing=True`): raw mono float waveforms
-      `[batch, samples]` at `sample_rate`, any length. A
-      `keras_tone.layers.SyllableNormalization` layer trims leading and
-      trailing silence, normalises loudness to -20 dBFS RMS and fits the
-      syllable into 1 s; a `keras_tone.layers.LogMelSpectrogram` (80 mel
-      bands, 75-3700 Hz, n_fft 1024, hop 512) turns it into a 32 x 80 image.
+      `[batch, samples]` at `sample_rate`, any length. A fixed linear-phase
+      high-pass (`highpass`, 1023 taps, 60 Hz) removes DC offsets and rumble;
+      a `keras_tone.layers.SyllableNormalization` layer trims leading and
+      trailing silence (25 dB below the loudest frame), normalises loudness
+      to -20 dBFS RMS and fits the syllable into 1 s; a
+      `keras_tone.layers.LogMelSpectrogram` (80 mel bands, 75-3700 Hz, n_fft
+      1024, hop 512) turns it into a 32 x 80 image.
     * **Blocks 1-3**: two 3x3 convolutions each (16, 32, 64 filters), batch
       normalisation and ReLU after each, then max pooling (1x2, 2x2, 2x2 over
       frames x mel bands). Output `[batch, 8, 10, 64]`.
@@ -148,6 +159,7 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
         inputs = input_tensor
     x = inputs
     if include_preprocessing:
+        x = HighPass(sample_rate=sample_rate, **HIGHPASS, name="highpass")(x)
         x = SyllableNormalization(sample_rate=sample_rate, **SYLLABLE, name="syllable")(x)
         x = LogMelSpectrogram(sample_rate=sample_rate, **LOG_MEL, name="log_mel")(x)
     x = keras.layers.Reshape((frames, n_mels, 1), name="image")(x)
@@ -184,6 +196,11 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
                 include_preprocessing=include_preprocessing,
             )
     return model
+
+
+def highpass_kernel(sample_rate: int) -> np.ndarray:
+    """Taps of the `HIGHPASS` filter at `sample_rate` (see `keras_tone.layers.HighPass`)."""
+    return dsp.highpass_fir(sample_rate=sample_rate, **HIGHPASS).astype("float32")
 
 
 def _conv_block(x: Any, filters: int, pool: tuple[int, int], *, name: str) -> Any:

@@ -129,7 +129,11 @@ def model_config(*, classes: int, sample_rate: int) -> dict[str, Any]:
         "classes": int(classes),
         "class_names": labels.class_names(classes),
         "sample_rate": int(sample_rate),
-        "front_end": {"syllable": dict(tonenet.SYLLABLE), "log_mel": dict(tonenet.LOG_MEL)},
+        "front_end": {
+            "highpass": dict(tonenet.HIGHPASS),
+            "syllable": dict(tonenet.SYLLABLE),
+            "log_mel": dict(tonenet.LOG_MEL),
+        },
         "architecture": {
             "block_filters": list(tonenet.BLOCK_FILTERS),
             "block_pools": [list(p) for p in tonenet.BLOCK_POOLS],
