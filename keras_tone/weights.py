@@ -69,7 +69,24 @@ CARD_NAME = "README.md"
 # revision is recorded only from the commit that the Hub returned for an upload
 # (or one given by hand with --revision), never invented.
 # BEGIN PRESETS
-PRESETS: dict[str, dict[str, Any]] = {}
+PRESETS: dict[str, dict[str, Any]] = {
+    "blcu": {
+        "description": "ToneNet, 4 classes (tones 1-4), 16000 Hz audio.",
+        "repo_id": "keras-tone/tonenet-blcu",
+        "revision": None,
+        "filename": "model.weights.h5",
+        "sha256": "7f9338ffdc1705703dd5b209cccbdfca139918b9c7153380e1669579b9c540cd",
+        "config_sha256": "73efb65068d45cf0cb58b4cfd9feec2a11e1a528a646f1a972361aba47ffda9b",
+    },
+    "blcu-5tone": {
+        "description": "ToneNet, 5 classes (tones 1-4 and neutral), 16000 Hz audio.",
+        "repo_id": "keras-tone/tonenet-blcu-5tone",
+        "revision": None,
+        "filename": "model.weights.h5",
+        "sha256": "7ed1775c5e20f433fd510827c0ad5f594dc282c7032f9368d4a2b204c7ac454c",
+        "config_sha256": "c9b9d9fa287229c247fb2cf67c3d013912821b4c3976a9259faf2b6efb90a294",
+    },
+}
 # END PRESETS
 
 _ENTRY_KEYS = ("description", "repo_id", "revision", "filename", "sha256", "config_sha256")

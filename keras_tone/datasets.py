@@ -1,0 +1,300 @@
+"""Reading tone corpora: manifests of labelled clips, decoded once and cached.
+
+A corpus folder holds audio files and a `manifest.csv` with the columns
+`path,syllable,tone,speaker,sex`: `path` is relative to the CSV, `tone` is
+1-4, or 5 for the neutral tone.
+
+* `read_manifest(path)` parses and checks one manifest.
+* `load_corpus(manifests, ...)` decodes every clip once (librosa: mono,
+  resampled, float32), caches the decoded arrays per manifest and sampling
+  rate, and returns a `Corpus` of waveforms and labels.
+
+Example:
+    >>> from keras_tone.datasets import load_corpus  # doctest: +SKIP
+    >>> corpus = load_corpus(["data/pffy_f1/manifest.csv"])  # doctest: +SKIP
+    >>> len(corpus), corpus.speakers[0]  # doctest: +SKIP
+    (1622, 'pffy_F1')
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from keras_tone import labels
+
+logger = logging.getLogger(__name__)
+
+#: Columns every manifest must have, in any order (extra columns are ignored).
+MANIFEST_COLUMNS = ("path", "syllable", "tone", "speaker", "sex")
+
+#: Version of the cache layout; bump it to invalidate every cache file.
+_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One clip of a manifest; `path` is absolute (resolved against the CSV)."""
+
+    path: Path
+    syllable: str
+    tone: int
+    speaker: str
+    sex: str
+
+
+@dataclass
+class Corpus:
+    """Decoded clips and their labels, all arrays aligned by clip.
+
+    Attributes:
+        waveforms: list of 1-D float32 arrays at `sample_rate`.
+        labels: int array of class indices (tone - 1; the neutral tone is 4).
+        tones: int array of tone numbers 1-5.
+        speakers, sexes, syllables, paths: string arrays.
+        sample_rate: sampling rate of `waveforms`, in Hz.
+        classes: 4 (tones 1-4) or 5 (with the neutral tone).
+    """
+
+    waveforms: list[np.ndarray]
+    labels: np.ndarray
+    tones: np.ndarray
+    speakers: np.ndarray
+    sexes: np.ndarray
+    syllables: np.ndarray
+    paths: np.ndarray
+    sample_rate: int
+    classes: int
+
+    def __len__(self) -> int:
+        return len(self.waveforms)
+
+    def select(self, mask: np.ndarray | Sequence[int]) -> Corpus:
+        """The clips that a boolean mask (or an index array) picks."""
+        index = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(mask)
+        return Corpus(
+            waveforms=[self.waveforms[i] for i in index],
+            labels=self.labels[index],
+            tones=self.tones[index],
+            speakers=self.speakers[index],
+            sexes=self.sexes[index],
+            syllables=self.syllables[index],
+            paths=self.paths[index],
+            sample_rate=self.sample_rate,
+            classes=self.classes,
+        )
+
+    def speaker_names(self) -> list[str]:
+        """The speakers in the order they first appear."""
+        return list(dict.fromkeys(self.speakers.tolist()))
+
+
+def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
+    """Parse a manifest CSV (`path,syllable,tone,speaker,sex`).
+
+    Args:
+        path: the CSV file. Audio paths in it are relative to its folder.
+
+    Returns:
+        One `ManifestRow` per clip, with absolute audio paths. The audio files
+        are not opened (`load_corpus` does that and names any that is missing).
+
+    Raises:
+        FileNotFoundError: there is no manifest at `path`.
+        ValueError: a column is missing, or a row has an empty field or a tone
+            that is not 1-5 (the message names the file and line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No manifest at {str(path)!r}. A manifest is a CSV file with the "
+            f"columns {','.join(MANIFEST_COLUMNS)}."
+        )
+    rows: list[ManifestRow] = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.strip() for name in (reader.fieldnames or [])]
+        missing = [column for column in MANIFEST_COLUMNS if column not in header]
+        if missing:
+            raise ValueError(
+                f"Manifest {str(path)!r} lacks the column(s) {', '.join(missing)}; "
+                f"expected the header {','.join(MANIFEST_COLUMNS)}, received "
+                f"{','.join(header) or '(empty file)'}."
+            )
+        reader.fieldnames = header
+        for line, record in enumerate(reader, start=2):
+            values = {key: (record.get(key) or "").strip() for key in MANIFEST_COLUMNS}
+            empty = [key for key in ("path", "tone", "speaker") if not values[key]]
+            if empty:
+                raise ValueError(f"Manifest {str(path)!r}, line {line}: empty {', '.join(empty)}.")
+            try:
+                tone = int(values["tone"])
+            except ValueError:
+                tone = -1
+            if not 1 <= tone <= 5:
+                raise ValueError(
+                    f"Manifest {str(path)!r}, line {line}: tone must be 1-4, or 5 for "
+                    f"the neutral tone; received {values['tone']!r}."
+                )
+            rows.append(
+                ManifestRow(
+                    path=(path.parent / values["path"]).resolve(),
+                    syllable=values["syllable"],
+                    tone=tone,
+                    speaker=values["speaker"],
+                    sex=values["sex"],
+                )
+            )
+    return rows
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/keras_tone`, or `~/.cache/keras_tone`."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "keras_tone"
+
+
+def load_corpus(
+    manifests: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    sample_rate: int = 16000,
+    classes: int = 4,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> Corpus:
+    """Decode the clips of one or more manifests, with a cache.
+
+    Each manifest's clips are decoded once with librosa (mono, resampled to
+    `sample_rate`, float32) and stored in `cache_dir` as one `.npz` file per
+    manifest and rate. The file's name carries a hash of the manifest's path
+    and bytes, so editing the manifest decodes it again.
+
+    Args:
+        manifests: a manifest path or a list of them.
+        sample_rate: sampling rate of the returned waveforms, in Hz.
+        classes: 4 keeps tones 1-4 and skips the neutral tone (the count is
+            logged); 5 keeps it as class index 4.
+        cache_dir: folder of the cache files; `None` for `default_cache_dir()`.
+            The cache holds every clip, so `classes=4` and `5` share it.
+        progress: show a tqdm progress bar while decoding.
+
+    Returns:
+        A `Corpus`.
+
+    Raises:
+        FileNotFoundError: a manifest or an audio file it lists is missing
+            (the message names it).
+        ValueError: a manifest is malformed, a clip cannot be decoded, or
+            `classes` is not 4 or 5.
+    """
+    if classes not in labels.SUPPORTED_CLASSES:
+        raise ValueError(
+            f"classes must be 4 (tones 1-4) or 5 (with the neutral tone); received {classes}."
+        )
+    if isinstance(manifests, (str, os.PathLike)):
+        manifests = [manifests]
+    manifests = [Path(m) for m in manifests]
+    if not manifests:
+        raise ValueError("load_corpus received no manifests.")
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+    waveforms: list[np.ndarray] = []
+    meta: dict[str, list] = {k: [] for k in ("tones", "speakers", "sexes", "syllables", "paths")}
+    for manifest in manifests:
+        rows = read_manifest(manifest)
+        decoded = _load_cached(manifest, rows, sample_rate, cache, progress)
+        skipped = 0
+        for row, waveform in zip(rows, decoded, strict=True):
+            if row.tone == 5 and classes == 4:
+                skipped += 1
+                continue
+            waveforms.append(waveform)
+            meta["tones"].append(row.tone)
+            meta["speakers"].append(row.speaker)
+            meta["sexes"].append(row.sex)
+            meta["syllables"].append(row.syllable)
+            meta["paths"].append(str(row.path))
+        if skipped:
+            logger.info(
+                "%s: skipped %d neutral-tone (tone 5) clips; pass classes=5 to keep them.",
+                manifest,
+                skipped,
+            )
+    tones = np.asarray(meta["tones"], dtype=np.int64)
+    return Corpus(
+        waveforms=waveforms,
+        labels=tones - 1,
+        tones=tones,
+        speakers=np.asarray(meta["speakers"], dtype=str),
+        sexes=np.asarray(meta["sexes"], dtype=str),
+        syllables=np.asarray(meta["syllables"], dtype=str),
+        paths=np.asarray(meta["paths"], dtype=str),
+        sample_rate=int(sample_rate),
+        classes=int(classes),
+    )
+
+
+def cache_path(manifest: str | os.PathLike, sample_rate: int, cache_dir: str | os.PathLike) -> Path:
+    """The cache file of one manifest at one rate (hash of its path and bytes)."""
+    manifest = Path(manifest).resolve()
+    digest = hashlib.sha256()
+    digest.update(f"v{_CACHE_VERSION}|{manifest}|{int(sample_rate)}|".encode())
+    digest.update(manifest.read_bytes())
+    name = f"{manifest.parent.name}-{int(sample_rate)}-{digest.hexdigest()[:16]}.npz"
+    return Path(cache_dir) / name
+
+
+def _load_cached(
+    manifest: Path, rows: list[ManifestRow], sample_rate: int, cache: Path, progress: bool
+) -> list[np.ndarray]:
+    target = cache_path(manifest, sample_rate, cache)
+    if target.is_file():
+        try:
+            with np.load(target) as stored:
+                audio, offsets = stored["audio"], stored["offsets"]
+            if len(offsets) == len(rows) + 1:
+                return [audio[offsets[i] : offsets[i + 1]] for i in range(len(rows))]
+            logger.warning("Cache file %s does not match its manifest; decoding again.", target)
+        except (OSError, ValueError, KeyError) as error:
+            logger.warning("Unreadable cache file %s (%s); decoding again.", target, error)
+
+    for row in rows:  # name a missing file before spending minutes decoding
+        if not row.path.is_file():
+            raise FileNotFoundError(
+                f"Manifest {str(manifest)!r} lists {str(row.path)!r}, which does not exist."
+            )
+    from keras_tone.audio import load_audio
+
+    iterator: Iterable[ManifestRow] = rows
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(rows, desc=f"Decoding {manifest.parent.name}", unit="clip")
+    decoded = [load_audio(row.path, sample_rate=sample_rate) for row in iterator]
+
+    offsets = np.zeros(len(decoded) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([w.size for w in decoded])
+    audio = np.concatenate(decoded) if decoded else np.zeros(0, np.float32)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.partial.npz")
+    np.savez(partial, audio=audio, offsets=offsets)
+    os.replace(partial, target)
+    return [audio[offsets[i] : offsets[i + 1]] for i in range(len(rows))]
+
+
+__all__ = [
+    "Corpus",
+    "MANIFEST_COLUMNS",
+    "ManifestRow",
+    "cache_path",
+    "default_cache_dir",
+    "load_corpus",
+    "read_manifest",
+]
