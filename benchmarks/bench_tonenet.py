@@ -7,9 +7,7 @@ clips (1 s at 16 kHz), at batch 1 (latency) and batch 64 (throughput):
   normalisation and log-mel run in the graph. Timed through every path a user
   might take: `model.predict`, `model.predict_on_batch`, `model(x)` (eager),
   `tf.function`, `tf.function(jit_compile=True)`, and the TFLite and ONNX
-  exports in their own runtimes. While ToneNet's high-pass is a `Conv1D`, two
-  more rows time the same model with the polyphase high-pass proposed in
-  `benchmarks/highpass_polyphase.py` (identical output, ~15x faster filter).
+  exports in their own runtimes.
 * **librosa pipeline** (what users of the original ToneNet code run):
   `librosa.power_to_db(librosa.feature.melspectrogram(...))` per clip in
   Python, then the same network, `ToneNet(include_preprocessing=False)`, on
@@ -88,27 +86,8 @@ def _paths(model: Any, features_model: Any, workdir: Path) -> dict[str, Any]:
         paths["onnxruntime"] = lambda x: session.run(None, {"waveform": x})[0]
     except ImportError:
         pass
-    paths.update(_proposed_paths(model, workdir))
     paths[BASELINE] = lambda x: features_model.predict_on_batch(_librosa_features(x))
     return paths
-
-
-def _proposed_paths(model: Any, workdir: Path) -> dict[str, Any]:
-    """The model with its Conv1D high-pass computed polyphase (see highpass_polyphase.py)."""
-    from keras_tone._keras import keras
-    from keras_tone.export import export
-
-    names = {layer.name: layer for layer in model.layers}
-    if not isinstance(names.get("highpass"), keras.layers.Conv1D):
-        return {}
-    import highpass_polyphase
-
-    fast = highpass_polyphase.with_polyphase_highpass(model)
-    tflite = _tflite_runner(export(fast, workdir / "polyphase.tflite", "tflite"))
-    return {
-        "model.predict_on_batch, polyphase high-pass (proposed)": fast.predict_on_batch,
-        "TFLite interpreter, polyphase high-pass (proposed)": tflite,
-    }
 
 
 def _tflite_runner(path: Path) -> Any:
@@ -164,7 +143,7 @@ def _parity(model: Any, features_model: Any, x: np.ndarray) -> dict[str, float]:
 def _profile(model: Any, x64: np.ndarray, x1: np.ndarray, rounds: int) -> dict[str, Any]:
     """Time of each front-end stage on its own input, each in `tf.function`.
 
-    ToneNet is a chain of layers; it is cut after `highpass_out`, `syllable`
+    ToneNet is a chain of layers; it is cut after `highpass`, `syllable`
     and `log_mel` (those present), and each piece is timed on the output of
     the pieces before it.
     """
@@ -173,7 +152,7 @@ def _profile(model: Any, x64: np.ndarray, x1: np.ndarray, rounds: int) -> dict[s
     from keras_tone._keras import keras
 
     pieces: list[tuple[str, list[Any]]] = [("", [])]
-    labels = {"highpass_out": "high-pass", "syllable": "syllable", "log_mel": "log-mel"}
+    labels = {"highpass": "high-pass", "syllable": "syllable", "log_mel": "log-mel"}
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue

@@ -1,4 +1,4 @@
-"""The `keras-tone` command line: predict, plot, doctor, train, evaluate.
+"""The `keras-tone` command line: predict, plot, doctor, train, evaluate, card.
 
 The CLI only parses arguments and calls the library (`ToneNet`,
 `load_audio`, `prepare_batch`, `decode_predictions`, `keras_tone.training`);
@@ -181,6 +181,46 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave-one-speaker-out cross-validation: one model per held-out speaker",
     )
+    train.add_argument(
+        "--speakers",
+        nargs="+",
+        default=None,
+        metavar="SPEAKER",
+        help="with --loso: the speakers to hold out (default: every speaker)",
+    )
+    train.add_argument(
+        "--neutral-from",
+        nargs="+",
+        default=None,
+        metavar="SPEAKER",
+        help="with --classes 5: keep the neutral-tone clips of these speakers only "
+        "(default: of every speaker)",
+    )
+    train.add_argument(
+        "--class-weighting",
+        choices=("none", "balanced"),
+        default=None,
+        help="weigh classes by inverse frequency or not "
+        "(default: balanced for 5 classes, none for 4)",
+    )
+    train.add_argument(
+        "--name", default=None, help="preset name for the model card (default: the folder name)"
+    )
+    train.add_argument(
+        "--licences",
+        default=None,
+        metavar="JSON",
+        help="JSON file {manifest folder name: licence} for the model card",
+    )
+    train.add_argument(
+        "--card-notes", default=None, metavar="MD", help="Markdown file added to the model card"
+    )
+    train.add_argument(
+        "--loso-report",
+        default=None,
+        metavar="JSON",
+        help="report.json of a --loso run, for the model card (not with --loso)",
+    )
     train.set_defaults(handler=_cmd_train)
 
     evaluate = commands.add_parser(
@@ -200,6 +240,28 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=_positive_int, default=None, metavar="N")
     evaluate.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
     evaluate.set_defaults(handler=_cmd_evaluate)
+
+    card = commands.add_parser(
+        "card",
+        parents=[common],
+        help="rewrite a preset's model card from its report.json",
+        description="Rewrite the model card (README.md) of a preset folder written by "
+        "`keras-tone train` from its report.json, e.g. after editing the card notes.",
+    )
+    card.add_argument("--preset", required=True, metavar="DIR", help="the preset folder")
+    card.add_argument(
+        "--name", default=None, help="preset name for the card (default: the folder name)"
+    )
+    card.add_argument(
+        "--licences",
+        default=None,
+        metavar="JSON",
+        help="JSON file {manifest folder name: licence} for the card",
+    )
+    card.add_argument(
+        "--card-notes", default=None, metavar="MD", help="Markdown file added to the card"
+    )
+    card.set_defaults(handler=_cmd_card)
     return parser
 
 
@@ -245,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _error_line(
             f"{PROG}: error: no command given; choose one of "
-            "predict, plot, doctor, train, evaluate (see `keras-tone --help`)"
+            "predict, plot, doctor, train, evaluate, card (see `keras-tone --help`)"
         )
         return EXIT_USAGE
     try:
@@ -883,20 +945,88 @@ def _training_module() -> Any:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    if args.speakers is not None and not args.loso:
+        raise CommandError("--speakers needs --loso", EXIT_USAGE)
+    card_options = (args.name, args.licences, args.card_notes, args.loso_report)
+    if args.loso and any(option is not None for option in card_options):
+        raise CommandError(
+            "--name, --licences, --card-notes and --loso-report are for a preset, not --loso",
+            EXIT_USAGE,
+        )
     manifests = _existing(args.manifests, "manifest")
+    licences = _read_json(args.licences, "licences")
+    notes = _read_text(args.card_notes, "card notes")
+    loso_report = _read_json(args.loso_report, "LOSO report")
     training = _training_module()
     _configure_devices(args)
+    _log_progress()
     options: dict[str, Any] = {"classes": args.classes, "seed": args.seed}
     if args.epochs is not None:
         options["epochs"] = args.epochs
     if args.batch_size is not None:
         options["batch_size"] = args.batch_size
+    if args.neutral_from is not None:
+        options["neutral_speakers"] = args.neutral_from
+    if args.class_weighting is not None:
+        options["class_weighting"] = args.class_weighting
     if args.loso:
+        if args.speakers is not None:
+            options["speakers"] = args.speakers
+        if args.classes == 5:
+            options["compare_classes"] = 4
         report = training.cross_validate(manifests, args.output, **options)
     else:
+        for key, value in (
+            ("name", args.name),
+            ("data_licences", licences),
+            ("card_notes", notes),
+            ("loso_report", loso_report),
+        ):
+            if value is not None:
+                options[key] = value
         report = training.train(manifests, args.output, **options)
     print(training.format_report(report))
     return EXIT_OK
+
+
+def _cmd_card(args: argparse.Namespace) -> int:
+    preset = Path(args.preset)
+    if not (preset / "report.json").is_file():
+        raise CommandError(f"no report.json in {preset} (is it a folder written by train?)")
+    licences = _read_json(args.licences, "licences")
+    notes = _read_text(args.card_notes, "card notes")
+    training = _training_module()
+    path = training.write_card(preset, name=args.name, data_licences=licences, notes=notes)
+    print(path)
+    return EXIT_OK
+
+
+def _read_text(path: str | None, what: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"cannot read the {what} file {path}: {error.strerror}") from None
+
+
+def _read_json(path: str | None, what: str) -> Any:
+    import json
+
+    text = _read_text(path, what)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CommandError(f"the {what} file {path} is not valid JSON: {error}") from None
+
+
+def _log_progress() -> None:
+    """Show the training module's progress messages (folds, timings) on stderr."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:

@@ -391,8 +391,101 @@ def test_train_calls_training(fake_training, tmp_path: Path, capsys) -> None:
     assert fake_training.calls[-1] == (
         "cross_validate",
         ([str(manifest)], "cv"),
-        {"classes": 5, "seed": 0, "batch_size": 8},
+        {"classes": 5, "seed": 0, "batch_size": 8, "compare_classes": 4},
     )
+
+
+def test_train_passes_the_recipe_options(fake_training, tmp_path: Path, capsys) -> None:
+    """Every option of scripts/train_blcu.sh reaches `train` / `cross_validate`."""
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,syllable,tone,speaker,sex\n")
+    licences = tmp_path / "licences.json"
+    licences.write_text('{"a": "CC0"}')
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Notes\n")
+    loso = tmp_path / "loso.json"
+    loso.write_text('{"summary": {"a": 0.9}}')
+    argv = ["train", str(manifest), "-o", "cv", "--loso", "--classes", "5"]
+    argv += ["--neutral-from", "a", "b", "--speakers", "a", "--class-weighting", "none"]
+    status, _, err = run_main(argv, capsys)
+    assert status == 0, err
+    assert fake_training.calls[-1][2] == {
+        "classes": 5,
+        "seed": 0,
+        "neutral_speakers": ["a", "b"],
+        "class_weighting": "none",
+        "speakers": ["a"],
+        "compare_classes": 4,
+    }
+    argv = ["train", str(manifest), "-o", "out", "--classes", "5", "--neutral-from", "a"]
+    argv += ["--name", "n", "--licences", str(licences), "--card-notes", str(notes)]
+    argv += ["--loso-report", str(loso)]
+    status, _, err = run_main(argv, capsys)
+    assert status == 0, err
+    assert fake_training.calls[-1] == (
+        "train",
+        ([str(manifest)], "out"),
+        {
+            "classes": 5,
+            "seed": 0,
+            "neutral_speakers": ["a"],
+            "name": "n",
+            "data_licences": {"a": "CC0"},
+            "card_notes": "## Notes\n",
+            "loso_report": {"summary": {"a": 0.9}},
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--speakers", "a"], "--speakers needs --loso"),
+        (["--loso", "--name", "n"], "are for a preset, not --loso"),
+        (["--class-weighting", "auto"], "argument --class-weighting: invalid choice"),
+    ],
+)
+def test_train_option_errors(fake_training, tmp_path: Path, capsys, extra, message) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,syllable,tone,speaker,sex\n")
+    status, _, err = run_main(["train", str(manifest), "-o", "out", *extra], capsys)
+    assert status == 2
+    assert len(error_lines(err)) == 1 and message in err
+    assert fake_training.calls == []
+
+
+def test_train_unreadable_licences(fake_training, tmp_path: Path, capsys) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,syllable,tone,speaker,sex\n")
+    bad = tmp_path / "licences.json"
+    bad.write_text("{not json")
+    status, _, err = run_main(["train", str(manifest), "-o", "o", "--licences", str(bad)], capsys)
+    assert status == 1
+    assert error_lines(err)[0].startswith("keras-tone train: error: the licences file")
+
+
+def test_card_rewrites_the_model_card(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("keras_tone.training")
+    preset = tmp_path / "my-preset"
+    preset.mkdir()
+    status, _, err = run_main(["card", "--preset", str(preset)], capsys)
+    assert status == 1 and "no report.json" in err
+    for shipped in ("blcu", "blcu-5tone"):
+        source = Path(__file__).parent.parent / "weights" / shipped / "report.json"
+        if source.is_file():
+            break
+    else:
+        pytest.skip("no shipped report.json")
+    shutil.copy(source, preset / "report.json")
+    notes = tmp_path / "notes.md"
+    notes.write_text("## A note of ours\n")
+    argv = ["card", "--preset", str(preset), "--name", "mine", "--card-notes", str(notes)]
+    status, out, err = run_main(argv, capsys)
+    assert status == 0, err
+    card = (preset / "README.md").read_text()
+    assert out.strip() == str(preset / "README.md")
+    assert "A note of ours" in card and "keras-tone-mine" in card
+    assert "keras-tone train" in card and "keras_tone.training" not in card
 
 
 def test_evaluate_calls_training(fake_training, tmp_path: Path, capsys) -> None:

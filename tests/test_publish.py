@@ -61,6 +61,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(publish, folder, registry, 
 
 def test_record_entry_rewrites_only_the_registry_block(publish, folder, registry, capsys):
     before = registry.read_text()
+    existing = sorted(publish.read_registry(registry))
     commit = "0123456789abcdef0123456789abcdef01234567"
     argv = [str(folder), "--repo-id", "someone/keras-tone-demo", "--no-upload"]
     assert publish.main([*argv, "--revision", commit, "--registry", str(registry)]) == 0
@@ -77,7 +78,7 @@ def test_record_entry_rewrites_only_the_registry_block(publish, folder, registry
     argv = [str(folder), "--repo-id", "someone/other", "--no-upload", "--name", "another"]
     assert publish.main([*argv, "--description", long, "--registry", str(registry)]) == 0
     presets = publish.read_registry(registry)
-    assert sorted(presets) == ["another", "demo"]
+    assert sorted(presets) == sorted([*existing, "another", "demo"])
     assert presets["another"]["revision"] is None
     assert presets["another"]["description"] == long
 

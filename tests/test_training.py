@@ -1,0 +1,243 @@
+"""keras_tone.training: augmentation, metrics, reports, and (slow) tiny training runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from signals import voiced_syllable
+
+from keras_tone import training
+from keras_tone._keras import keras
+from keras_tone.training import Recipe
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+TINY = Recipe(epochs=1, batch_size=8, copies=1, noise_probability=0.5, mixed_precision=False)
+
+
+def _write_speaker(folder: Path, speaker: str, pitch_scale: float, per_tone: int = 3) -> Path:
+    (folder / "wav").mkdir(parents=True, exist_ok=True)
+    lines = ["path,syllable,tone,speaker,sex"]
+    for tone in (1, 2, 3, 4):
+        for k in range(per_tone):
+            clip = voiced_syllable(tone, pitch_scale=pitch_scale * (1 + 0.03 * k), seconds=0.3)
+            name = f"wav/ma{tone}_{k}.wav"
+            sf.write(folder / name, clip, 16000)
+            lines.append(f"{name},ma,{tone},{speaker},F")
+    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
+    return folder / "manifest.csv"
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return [
+        _write_speaker(tmp_path / "s1", "s1", 1.0),
+        _write_speaker(tmp_path / "s2", "s2", 0.6),
+    ]
+
+
+def test_augment_is_seeded_and_shifts_pitch():
+    clip = voiced_syllable(1, seconds=0.5)
+    recipe = Recipe(pitch_semitones=12.0, noise_probability=0.0)
+    a = training.augment_waveform(clip, np.random.default_rng(3), recipe, 16000)
+    b = training.augment_waveform(clip, np.random.default_rng(3), recipe, 16000)
+    np.testing.assert_array_equal(a, b)
+    lengths = {
+        len(training.augment_waveform(clip, np.random.default_rng(s), recipe, 16000))
+        for s in range(20)
+    }
+    # Resampling by 2**(+-1) changes the length between half and double.
+    assert min(lengths) >= len(clip) // 2 - 1 and max(lengths) <= 2 * len(clip) + 1
+    assert len(lengths) > 10
+
+
+def test_augment_noise_adds_lead_and_noise():
+    clip = voiced_syllable(2, seconds=0.3, lead_silence=0.0)
+    recipe = Recipe(pitch_semitones=0.0, noise_probability=1.0, snr_db=(20.0, 20.0))
+    out = training.augment_waveform(clip, np.random.default_rng(0), recipe, 16000)
+    lead = len(out) - len(clip)
+    assert 0 <= lead <= 0.3 * 16000
+    noise = out[lead:] - clip
+    level = np.sqrt(np.mean(clip[np.abs(clip) > 1e-3 * np.abs(clip).max()] ** 2))
+    snr = 20 * np.log10(level / noise.std())
+    assert abs(snr - 20.0) < 1.0
+
+
+def test_metrics():
+    y_true = np.array([0, 0, 1, 1, 2, 3])
+    y_pred = np.array([0, 1, 1, 1, 2, 2])
+    m = training._metrics(y_true, y_pred, 4)
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["confusion"][0] == [1, 1, 0, 0]
+    assert m["recall"] == [0.5, 1.0, 1.0, 0.0]
+    assert m["precision"][1] == pytest.approx(2 / 3)
+    assert m["precision"][3] is None  # never predicted
+
+
+def test_format_report_evaluate_and_cv():
+    m = training._metrics(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 2]), 4)
+    evaluation = {"kind": "evaluate", "classes": 4, "overall": m, "per_speaker": {"spk": m}}
+    text = training.format_report(evaluation)
+    assert "spk" in text and "75.0%" in text and "true\\pred" in text
+    cv = {
+        "kind": "cross_validate",
+        "classes": 4,
+        "folds": {"spk": {"overall": m}},
+        "summary": {"spk": 0.75},
+    }
+    assert "worst 75.0%" in training.format_report(cv)
+    assert "| T1 |" in training.format_report(cv, markdown=True)
+    with pytest.raises(ValueError, match="kind"):
+        training.format_report({"kind": "other", "classes": 4})
+
+
+def test_foreign_optimizer_is_refused(tiny_corpus, tmp_path):
+    class Adam:  # looks like an optimizer of another Keras install
+        pass
+
+    Adam.__module__ = "tf_keras.src.optimizers.adam"
+    with pytest.raises(TypeError, match="tf_keras"):
+        training.train(tiny_corpus, tmp_path / "out", optimizer=Adam())
+
+
+def test_unknown_excluded_speaker(tiny_corpus, tmp_path):
+    with pytest.raises(ValueError, match="nobody"):
+        training.train(tiny_corpus, tmp_path / "out", exclude_speakers=["nobody"], recipe=TINY)
+
+
+@pytest.mark.slow
+def test_train_writes_preset_and_evaluates(tiny_corpus, tmp_path):
+    from keras_tone import ToneNet
+
+    out = tmp_path / "preset"
+    report = training.train(
+        tiny_corpus,
+        out,
+        recipe=TINY,
+        epochs=1,
+        batch_size=8,
+        optimizer=keras.optimizers.Adam(1e-3),
+        exclude_speakers=["s2"],
+        validation_manifests=[tiny_corpus[1]],
+        verbose=0,
+    )
+    for name in ("model.weights.h5", "config.json", "README.md", "report.json"):
+        assert (out / name).is_file()
+    assert report["speakers"] == ["s1"] and report["clips"] == 12
+    assert report["validation"]["overall"]["clips"] == 12
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: keras\n") and "12 clips" in card
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["recipe"]["epochs"] == 1
+
+    # The preset is the waveform model; evaluate() reads it from the folder.
+    model = ToneNet(weights=out / "model.weights.h5")
+    assert model.get_layer("syllable") is not None
+    again = training.evaluate(out, [tiny_corpus[1]])
+    assert again["overall"]["confusion"] == report["validation"]["overall"]["confusion"]
+
+
+@pytest.mark.slow
+def test_training_is_repeatable(tiny_corpus, tmp_path):
+    a = training.train(tiny_corpus, tmp_path / "a", recipe=TINY, seed=1, verbose=0)
+    b = training.train(tiny_corpus, tmp_path / "b", recipe=TINY, seed=1, verbose=0)
+    assert a["history"]["loss"] == pytest.approx(b["history"]["loss"], rel=1e-5)
+
+
+@pytest.mark.slow
+def test_cross_validate_tiny(tiny_corpus, tmp_path):
+    report = training.cross_validate(
+        tiny_corpus, tmp_path / "cv", recipe=TINY, speakers=["s2"], verbose=0
+    )
+    assert list(report["summary"]) == ["s2"]
+    assert report["folds"]["s2"]["train_speakers"] == ["s1"]
+    assert (tmp_path / "cv" / "fold-s2" / "model.weights.h5").is_file()
+    assert "Held out s2" in training.format_report(report)
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_two_logical_cpus(tiny_corpus, tmp_path):
+    """Logical devices must be set before TensorFlow starts: run in a fresh process."""
+    script = textwrap.dedent(
+        f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from dataclasses import replace
+        from keras_tone import training
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        assert strategy.num_replicas_in_sync == 2
+        recipe = replace(training.Recipe(), epochs=1, batch_size=8, copies=1)
+        report = training.train({[str(m) for m in tiny_corpus]!r}, {str(tmp_path / "m")!r},
+                                recipe=recipe, strategy=strategy, verbose=0)
+        assert report["strategy"] == "MirroredStrategy", report["strategy"]
+        print("OK", report["history"]["loss"])
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "OK" in result.stdout
+
+
+def test_recipe_replace_keeps_defaults():
+    assert replace(Recipe(), epochs=3).copies == Recipe().copies
+
+
+def test_front_end_matches_the_waveform_model():
+    """Training features are what the saved waveform model computes."""
+    from keras_tone import ToneNet
+
+    clips = [
+        voiced_syllable(3, seconds=0.4, pitch_scale=0.5) + 0.01,  # a DC offset, a low voice
+        voiced_syllable(1, seconds=0.7, lead_silence=0.3),
+    ]
+    model = ToneNet(weights=None, include_top=False)
+    cut = keras.Model(model.input, model.get_layer("log_mel").output)
+    expected = np.asarray(cut(training._pad(clips)))
+    got = training.FrontEnd(16000)(clips)
+    np.testing.assert_allclose(got, expected, atol=0.01)  # dB
+    for clip, row in zip(clips, got, strict=True):  # as each clip alone
+        np.testing.assert_allclose(row, np.asarray(cut(clip[None]))[0], atol=0.01)
+
+
+def test_neutral_tone_kept_only_for_named_speakers(tmp_path, monkeypatch):
+    from keras_tone.datasets import load_corpus
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    manifests = []
+    for speaker in ("a", "b"):
+        folder = tmp_path / speaker
+        (folder / "wav").mkdir(parents=True)
+        lines = ["path,syllable,tone,speaker,sex"]
+        for tone in (1, 5):
+            sf.write(folder / "wav" / f"{tone}.wav", voiced_syllable(1, seconds=0.2), 16000)
+            lines.append(f"wav/{tone}.wav,ma,{tone},{speaker},F")
+        (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
+        manifests.append(folder / "manifest.csv")
+    corpus = load_corpus(manifests, classes=5, progress=False)
+    kept = training._keep_neutral_of(corpus, ["b"])
+    assert sorted(zip(kept.speakers.tolist(), kept.tones.tolist(), strict=True)) == [
+        ("a", 1),
+        ("b", 1),
+        ("b", 5),
+    ]
+    assert len(training._keep_neutral_of(corpus, None)) == 4
+    with pytest.raises(ValueError, match="zed"):
+        training._keep_neutral_of(corpus, ["zed"])
