@@ -128,7 +128,7 @@ def test_home_page_has_quickstart(site: Path, tmp_path: Path) -> None:
     assert "Quickstart" in text
     assert 'keras_tone.ToneNet(weights="blcu")' in text
     assert "keras_tone.decode_predictions(model.predict(batch))" in text
-    assert "keras-tone predict ma3.wav" in text
+    assert "keras-tone predict ma1.wav" in text
 
 
 def test_pages_and_pictures(site: Path) -> None:
