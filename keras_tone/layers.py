@@ -114,8 +114,32 @@ def check_waveforms(
     return x
 
 
+class _WaveformLayer(keras.layers.Layer):
+    """A layer over mono waveforms: checks them at the door, accepts one clip or a batch.
+
+    Subclasses set `self.sample_rate` and implement `_transform` on a float32
+    batch `[batch, samples]`.
+    """
+
+    sample_rate: int
+
+    def call(self, inputs: Any, sample_rate: int | None = None) -> tf.Tensor:
+        x = check_waveforms(
+            inputs,
+            layer_name=type(self).__name__,
+            expected_rate=self.sample_rate,
+            sample_rate=sample_rate,
+        )
+        if x.shape.rank == 1:
+            return self._transform(x[tf.newaxis])[0]
+        return self._transform(x)
+
+    def _transform(self, x: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+
 @keras.utils.register_keras_serializable(package=_PACKAGE)
-class LogMelSpectrogram(keras.layers.Layer):
+class LogMelSpectrogram(_WaveformLayer):
     """Log-mel spectrogram of mono waveforms, computed in the graph.
 
     Equal to `librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr,
@@ -291,18 +315,7 @@ class LogMelSpectrogram(keras.layers.Layer):
             real += frames[..., :1] * tf.constant(first)
         return real, tf.matmul(head - tail, tf.constant(sin))
 
-    def call(self, inputs: Any, sample_rate: int | None = None) -> tf.Tensor:
-        x = check_waveforms(
-            inputs,
-            layer_name=type(self).__name__,
-            expected_rate=self.sample_rate,
-            sample_rate=sample_rate,
-        )
-        if x.shape.rank == 1:
-            return self._features(x[tf.newaxis])[0]
-        return self._features(x)
-
-    def _features(self, x: tf.Tensor) -> tf.Tensor:
+    def _transform(self, x: tf.Tensor) -> tf.Tensor:
         return self._log_mel(x)
 
     def _n_frames(self, samples: int | None) -> int | None:
@@ -380,7 +393,7 @@ class MFCC(LogMelSpectrogram):
         dct = dsp.dct_matrix(self.n_mels, self.n_mfcc)
         self._dct = (dct * dsp.lifter_weights(self.n_mfcc, self.lifter)[None, :]).astype("float32")
 
-    def _features(self, x: tf.Tensor) -> tf.Tensor:
+    def _transform(self, x: tf.Tensor) -> tf.Tensor:
         return tf.matmul(self._log_mel(x), tf.constant(self._dct))
 
     def _n_features(self) -> int:
@@ -393,7 +406,7 @@ class MFCC(LogMelSpectrogram):
 
 
 @keras.utils.register_keras_serializable(package=_PACKAGE)
-class SyllableNormalization(keras.layers.Layer):
+class SyllableNormalization(_WaveformLayer):
     """Trim silence, normalise loudness and fit each clip to a fixed duration.
 
     The one place where keras_tone decides how a clip of any length, loudness
@@ -459,18 +472,7 @@ class SyllableNormalization(keras.layers.Layer):
         self.target_rms_db = float(target_rms_db)
         self.output_samples = int(round(self.duration * self.sample_rate))
 
-    def call(self, inputs: Any, sample_rate: int | None = None) -> tf.Tensor:
-        x = check_waveforms(
-            inputs,
-            layer_name=type(self).__name__,
-            expected_rate=self.sample_rate,
-            sample_rate=sample_rate,
-        )
-        if x.shape.rank == 1:
-            return self._normalize(x[tf.newaxis])[0]
-        return self._normalize(x)
-
-    def _normalize(self, x: tf.Tensor) -> tf.Tensor:
+    def _transform(self, x: tf.Tensor) -> tf.Tensor:
         n = tf.shape(x)[1]
         short = tf.maximum(self.frame_length - n, 0)
         padded = tf.pad(x, [[0, 0], [0, short]])
@@ -512,7 +514,7 @@ class SyllableNormalization(keras.layers.Layer):
 
 
 @keras.utils.register_keras_serializable(package=_PACKAGE)
-class HighPass(keras.layers.Layer):
+class HighPass(_WaveformLayer):
     """Linear-phase FIR high-pass filter of mono waveforms, computed in the graph.
 
     Removes DC offsets and rumble below `cutoff_hz` (a Hamming-windowed-sinc
@@ -562,18 +564,7 @@ class HighPass(keras.layers.Layer):
         # Built once; embedded as a graph constant in call().
         self._polyphase = dsp.polyphase_kernel(kernel, self._PHASES).astype("float32")
 
-    def call(self, inputs: Any, sample_rate: int | None = None) -> tf.Tensor:
-        x = check_waveforms(
-            inputs,
-            layer_name=type(self).__name__,
-            expected_rate=self.sample_rate,
-            sample_rate=sample_rate,
-        )
-        if x.shape.rank == 1:
-            return self._filter(x[tf.newaxis])[0]
-        return self._filter(x)
-
-    def _filter(self, x: tf.Tensor) -> tf.Tensor:
+    def _transform(self, x: tf.Tensor) -> tf.Tensor:
         phases = self._PHASES
         blocks = self._polyphase.shape[0]
         batch, length = tf.shape(x)[0], tf.shape(x)[1]
