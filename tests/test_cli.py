@@ -236,17 +236,17 @@ def test_predict_unresolvable_weights(
 
 
 def test_predict_default_weights_error_is_clear(
-    clip_dir: Path, capsys: pytest.CaptureFixture
+    clip_dir: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Until the pretrained "blcu" weights are published the default must fail clearly."""
+    """Default preset with no bundled copy, an empty cache and no network: one clear line."""
+    from huggingface_hub import constants
+
     from keras_tone import weights
 
-    try:
-        weights.resolve_weights("blcu")
-    except Exception:  # noqa: BLE001 - any failure: the CLI must explain it
-        pass
-    else:
-        pytest.skip("the blcu preset resolves on this machine")
+    monkeypatch.setattr(weights, "_bundled_roots", lambda: [])
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     status, _, err = run_main(["predict", str(clip_dir / "sweep1.wav")], capsys)
     assert status == 1
     [line] = error_lines(err)
