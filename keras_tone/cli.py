@@ -79,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="on an error, print the full traceback",
     )
+    card_opts = argparse.ArgumentParser(add_help=False)
+    card_opts.add_argument(
+        "--name", default=None, help="preset name for the model card (default: the folder name)"
+    )
+    card_opts.add_argument(
+        "--licences",
+        default=None,
+        metavar="JSON",
+        help="JSON file {manifest folder name: licence} for the model card",
+    )
+    card_opts.add_argument(
+        "--card-notes", default=None, metavar="MD", help="Markdown file added to the model card"
+    )
     model_opts = argparse.ArgumentParser(add_help=False)
     model_opts.add_argument(
         "--gpu-memory-limit",
@@ -158,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
-        parents=[common, model_opts],
+        parents=[common, model_opts, card_opts],
         help="train ToneNet on manifests of labelled clips",
         description="Train ToneNet on one or more corpus manifests (manifest.csv with "
         "path,syllable,tone,speaker,sex) and write a preset folder to DIR. With --loso, "
@@ -204,18 +217,6 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: balanced for 5 classes, none for 4)",
     )
     train.add_argument(
-        "--name", default=None, help="preset name for the model card (default: the folder name)"
-    )
-    train.add_argument(
-        "--licences",
-        default=None,
-        metavar="JSON",
-        help="JSON file {manifest folder name: licence} for the model card",
-    )
-    train.add_argument(
-        "--card-notes", default=None, metavar="MD", help="Markdown file added to the model card"
-    )
-    train.add_argument(
         "--loso-report",
         default=None,
         metavar="JSON",
@@ -243,24 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     card = commands.add_parser(
         "card",
-        parents=[common],
+        parents=[common, card_opts],
         help="rewrite a preset's model card from its report.json",
         description="Rewrite the model card (README.md) of a preset folder written by "
         "`keras-tone train` from its report.json, e.g. after editing the card notes.",
     )
     card.add_argument("--preset", required=True, metavar="DIR", help="the preset folder")
-    card.add_argument(
-        "--name", default=None, help="preset name for the card (default: the folder name)"
-    )
-    card.add_argument(
-        "--licences",
-        default=None,
-        metavar="JSON",
-        help="JSON file {manifest folder name: licence} for the card",
-    )
-    card.add_argument(
-        "--card-notes", default=None, metavar="MD", help="Markdown file added to the card"
-    )
     card.set_defaults(handler=_cmd_card)
     return parser
 
