@@ -95,7 +95,7 @@ def check_same_keras(obj: object, kind: str) -> None:
         return
     module = type(obj).__module__
     root = module.split(".")[0]
-    looks_like_keras = root in ("keras", "tf_keras", "tensorflow") or ("keras" in module)
+    looks_like_keras = "keras" in module or root == "tensorflow"
     if not looks_like_keras and kind in ("loss", "metric") and callable(obj):
         return  # a plain function such as a custom loss
     raise TypeError(

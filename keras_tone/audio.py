@@ -67,9 +67,8 @@ def to_mono_float(clip: np.ndarray, *, name: str = "clip") -> np.ndarray:
     clip = np.asarray(clip)
     if clip.dtype.kind in "iu":
         info = np.iinfo(clip.dtype)
-        scale = float(max(abs(info.min), info.max + 1))
-        offset = 0.0 if clip.dtype.kind == "i" else scale / 2
-        clip = (clip.astype(np.float64) - offset) / (scale if clip.dtype.kind == "i" else offset)
+        midpoint = (info.min + info.max + 1) / 2  # 0 for signed PCM, 128 for uint8
+        clip = (clip.astype(np.float64) - midpoint) / (info.max + 1 - midpoint)
     elif clip.dtype.kind != "f":
         raise ValueError(f"{name} has dtype {clip.dtype}; expected float or integer PCM samples.")
     if clip.ndim == 2:
