@@ -146,30 +146,27 @@ def augment_waveform(
 class FrontEnd:
     """ToneNet's front end as a batch function: waveforms -> log-mel images.
 
-    The same steps and settings as the waveform ToneNet up to its `log_mel`
-    layer: the `HighPass` filter (the model's `highpass` layer), then
-    `SyllableNormalization` and `LogMelSpectrogram`, with the settings in
-    `keras_tone.tonenet`, in one `tf.function`. `tests/test_training.py`
-    checks that the two agree.
+    The waveform ToneNet's own `highpass`, `syllable` and `log_mel` layers,
+    taken from a freshly built model (so the settings have one home: the
+    ToneNet builder), run in one `tf.function` on padded batches.
+    `tests/test_training.py` checks that the two agree.
     """
 
     def __init__(self, sample_rate: int) -> None:
         import tensorflow as tf
 
-        from keras_tone import tonenet
-        from keras_tone.layers import HighPass, LogMelSpectrogram, SyllableNormalization
+        from keras_tone.tonenet import ToneNet
 
-        self.highpass = HighPass(sample_rate=sample_rate, **tonenet.HIGHPASS, name="highpass")
-        self.syllable = SyllableNormalization(
-            sample_rate=sample_rate, **tonenet.SYLLABLE, name="syllable"
+        model = ToneNet(weights=None, include_top=False, sample_rate=sample_rate)
+        highpass, syllable, log_mel = (
+            model.get_layer(name) for name in ("highpass", "syllable", "log_mel")
         )
-        self.log_mel = LogMelSpectrogram(sample_rate=sample_rate, **tonenet.LOG_MEL, name="log_mel")
-        self.n_mels = int(tonenet.LOG_MEL["n_mels"])
+        self.n_mels = log_mel.n_mels
 
         def front_end(x: Any, lengths: Any) -> Any:
             # Filter each clip as if alone: zero the filter's ringing past its end.
             mask = tf.sequence_mask(lengths, tf.shape(x)[1], dtype=x.dtype)
-            return self.log_mel(self.syllable(self.highpass(x) * mask))
+            return log_mel(syllable(highpass(x) * mask))
 
         self._fn = tf.function(
             front_end,
