@@ -94,8 +94,23 @@ class Recipe:
     mixed_precision: bool = True
 
 
-def _resolve_class_weighting(recipe: Recipe, classes: int, class_weighting: str | None) -> Recipe:
-    """The recipe with its class weighting made explicit (the one place of the default)."""
+def _resolve_recipe(
+    recipe: Recipe | None,
+    *,
+    classes: int,
+    epochs: int | None,
+    batch_size: int | None,
+    class_weighting: str | None,
+) -> Recipe:
+    """The recipe of a run: `recipe` (default `Recipe()`) with the overrides given
+    (`None` keeps the recipe's value) and its class weighting made explicit
+    (the one place of the `"auto"` default)."""
+    recipe = recipe or Recipe()
+    recipe = replace(
+        recipe,
+        epochs=int(recipe.epochs if epochs is None else epochs),
+        batch_size=int(recipe.batch_size if batch_size is None else batch_size),
+    )
     weighting = recipe.class_weighting if class_weighting is None else class_weighting
     if weighting == "auto":
         weighting = "balanced" if classes == 5 else "none"
@@ -384,8 +399,8 @@ def train(
     output_dir: str | os.PathLike,
     *,
     classes: int = 4,
-    epochs: int = Recipe.epochs,
-    batch_size: int = Recipe.batch_size,
+    epochs: int | None = None,
+    batch_size: int | None = None,
     seed: int = 0,
     optimizer: Any = None,
     strategy: Any = None,
@@ -408,8 +423,8 @@ def train(
         output_dir: folder for the preset (`model.weights.h5`, `config.json`,
             `README.md`) and `report.json`.
         classes: 4 (tones 1-4) or 5 (with the neutral tone).
-        epochs: overrides the recipe's.
-        batch_size: overrides the recipe's.
+        epochs: overrides the recipe's (default: the recipe's).
+        batch_size: overrides the recipe's (default: the recipe's).
         seed: seeds augmentation, shuffling and initialisation.
         optimizer: a Keras optimizer of keras_tone's Keras (checked with
             `check_same_keras`); default Adam with a cosine schedule. A fresh
@@ -419,7 +434,8 @@ def train(
         validation_manifests: manifests evaluated after training (their
             numbers go into the report and model card); they must hold other
             speakers than the training data for the numbers to mean anything.
-        recipe: a `Recipe`; `epochs`/`batch_size` given here override it.
+        recipe: a `Recipe` (default `Recipe()`); `epochs` and `batch_size`
+            given here override its values.
         cache_dir: decoded-audio cache (see `load_corpus`).
         name: preset name for the model card (default: the folder name).
         loso_report: a `cross_validate` report to put on the model card.
@@ -440,8 +456,13 @@ def train(
 
     if optimizer is not None:
         check_same_keras(optimizer, "optimizer")
-    recipe = replace(recipe or Recipe(), epochs=int(epochs), batch_size=int(batch_size))
-    recipe = _resolve_class_weighting(recipe, classes, class_weighting)
+    recipe = _resolve_recipe(
+        recipe,
+        classes=classes,
+        epochs=epochs,
+        batch_size=batch_size,
+        class_weighting=class_weighting,
+    )
     output_dir = Path(output_dir)
     manifests = _as_list(manifests)
     corpus = _keep_neutral_of(
@@ -673,13 +694,13 @@ def cross_validate(
 
     if optimizer is not None:
         check_same_keras(optimizer, "optimizer")
-    recipe = recipe or Recipe()
-    recipe = replace(
+    recipe = _resolve_recipe(
         recipe,
-        epochs=int(epochs if epochs is not None else recipe.epochs),
-        batch_size=int(batch_size if batch_size is not None else recipe.batch_size),
+        classes=classes,
+        epochs=epochs,
+        batch_size=batch_size,
+        class_weighting=class_weighting,
     )
-    recipe = _resolve_class_weighting(recipe, classes, class_weighting)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     corpus = _keep_neutral_of(

@@ -152,6 +152,9 @@ def test_training_is_repeatable(tiny_corpus, tmp_path):
     a = training.train(tiny_corpus, tmp_path / "a", recipe=TINY, seed=1, verbose=0)
     b = training.train(tiny_corpus, tmp_path / "b", recipe=TINY, seed=1, verbose=0)
     assert a["history"]["loss"] == pytest.approx(b["history"]["loss"], rel=1e-5)
+    # the recipe's own epochs and batch size, not train()'s defaults
+    assert len(a["history"]["loss"]) == TINY.epochs
+    assert a["recipe"]["batch_size"] == TINY.batch_size
 
 
 @pytest.mark.slow
@@ -198,6 +201,22 @@ def test_mirrored_strategy_two_logical_cpus(tiny_corpus, tmp_path):
 
 def test_recipe_replace_keeps_defaults():
     assert replace(Recipe(), epochs=3).copies == Recipe().copies
+
+
+def test_run_recipe_keeps_the_recipes_values_unless_overridden():
+    mine = Recipe(epochs=3, batch_size=16)
+    kept = training._resolve_recipe(
+        mine, classes=4, epochs=None, batch_size=None, class_weighting=None
+    )
+    assert (kept.epochs, kept.batch_size, kept.class_weighting) == (3, 16, "none")
+    overridden = training._resolve_recipe(
+        mine, classes=5, epochs=2, batch_size=None, class_weighting=None
+    )
+    assert (overridden.epochs, overridden.batch_size) == (2, 16)
+    assert overridden.class_weighting == "balanced"
+    assert training._resolve_recipe(
+        None, classes=4, epochs=None, batch_size=None, class_weighting=None
+    ) == replace(Recipe(), class_weighting="none")
 
 
 def test_front_end_matches_the_waveform_model():
