@@ -217,6 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: balanced for 5 classes, none for 4)",
     )
     train.add_argument(
+        "--tempo",
+        nargs=2,
+        type=_positive_float,
+        default=None,
+        metavar=("LOW", "HIGH"),
+        help="range of the tempo augmentation, as rates (above 1 is faster); "
+        "1 1 turns it off (default: the recipe's, 0.67 1.5)",
+    )
+    train.add_argument(
         "--loso-report",
         default=None,
         metavar="JSON",
@@ -263,6 +272,16 @@ def _add_weights(parser: argparse.ArgumentParser, *, allow_none: bool = False) -
         help=f"a pretrained preset name, a preset folder or a .weights.h5 file{extra} "
         "(default: blcu)",
     )
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -958,6 +977,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         options["neutral_speakers"] = args.neutral_from
     if args.class_weighting is not None:
         options["class_weighting"] = args.class_weighting
+    if args.tempo is not None:
+        low, high = args.tempo
+        if low > high:
+            raise CommandError(
+                f"--tempo LOW HIGH needs LOW <= HIGH; received {low} {high}", EXIT_USAGE
+            )
+        options["recipe"] = training.Recipe(tempo=(low, high))
     if args.loso:
         if args.speakers is not None:
             options["speakers"] = args.speakers

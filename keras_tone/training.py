@@ -5,7 +5,8 @@ model card) in one paragraph: every clip is decoded once
 (`keras_tone.datasets.load_corpus`); each clip gets `copies` augmented
 versions, made once with numpy (pitch and speed changed together by
 resampling over a range of +-`pitch_semitones`, white noise at a random SNR
-with a random leading silence); every version goes through the package's own
+with a random leading silence, then the tempo changed with the pitch kept);
+every version goes through the package's own
 front end (`SyllableNormalization` + `LogMelSpectrogram` with the settings
 of `keras_tone.tonenet`), and ToneNet is trained on those log-mel images
 (`include_preprocessing=False`), drawing one version of each clip per epoch
@@ -62,6 +63,10 @@ class Recipe:
         pitch_semitones: pitch (and speed) shift range, +- semitones.
         noise_probability: share of augmented versions that get white noise.
         snr_db: range of the noise's signal-to-noise ratio, in dB.
+        tempo: range of a tempo change that keeps the pitch (phase vocoder,
+            `librosa.effects.time_stretch`), drawn log-uniformly; a rate above
+            1 is faster. `(1.0, 1.0)` disables it. It makes the model less
+            sensitive to speaking rate (slow, careful speech in particular).
         max_lead_seconds: range of the random leading silence (it matters
             only under noise: clean silence is trimmed by the front end).
         mel_shift: range of a random shift of the log-mel image along the
@@ -87,6 +92,7 @@ class Recipe:
     pitch_semitones: float = 6.0
     noise_probability: float = 0.5
     snr_db: tuple[float, float] = (15.0, 45.0)
+    tempo: tuple[float, float] = (0.67, 1.5)
     max_lead_seconds: float = 0.3
     mel_shift: int = 0
     time_stretch: float = 0.0
@@ -138,6 +144,9 @@ def augment_waveform(
       silence of up to `max_lead_seconds` is put in front and white noise at
       an SNR uniform in `recipe.snr_db` (relative to the clip's RMS above
       its silence) is added over the whole clip.
+    * Tempo: the result is time-stretched at a rate drawn log-uniformly from
+      `recipe.tempo`, pitch kept (`librosa.effects.time_stretch`, n_fft 1024;
+      clips under 2048 samples are left as they are).
 
     Gain is not augmented: the front end normalises loudness, so a gain is a
     no-op for the model.
@@ -155,6 +164,13 @@ def augment_waveform(
         snr = rng.uniform(*recipe.snr_db)
         noise = rng.standard_normal(len(x)).astype(np.float32) * level * 10 ** (-snr / 20)
         x = x + noise
+    low, high = recipe.tempo
+    if (low, high) != (1.0, 1.0):
+        rate = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        if len(x) > 2048:
+            import librosa
+
+            x = librosa.effects.time_stretch(x, rate=rate, n_fft=1024).astype(np.float32)
     return x
 
 
@@ -970,6 +986,12 @@ def model_card(
         extra = ""
     if recipe.get("mel_shift"):
         extra += f", and a mel-axis shift of up to {recipe['mel_shift']} bands"
+    tempo = recipe.get("tempo")
+    if tempo and tuple(tempo) != (1.0, 1.0):
+        extra += (
+            f"; each augmented version then has its tempo changed by x{tempo[0]}-x{tempo[1]} "
+            "with the pitch kept (phase vocoder)"
+        )
     neutral = ""
     if report.get("neutral_speakers"):
         neutral = " --neutral-from " + " ".join(report["neutral_speakers"])

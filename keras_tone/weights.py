@@ -75,7 +75,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "repo_id": "keras-tone/tonenet-blcu",
         "revision": None,
         "filename": "model.weights.h5",
-        "sha256": "7f9338ffdc1705703dd5b209cccbdfca139918b9c7153380e1669579b9c540cd",
+        "sha256": "c3b34a2d3ca9437dad33941c349e2081ee3d13be443551bda313a56bc3192abc",
         "config_sha256": "73efb65068d45cf0cb58b4cfd9feec2a11e1a528a646f1a972361aba47ffda9b",
     },
     "blcu-5tone": {

@@ -362,7 +362,10 @@ def fake_training(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
 
         return function
 
+    from keras_tone.training import Recipe
+
     module = types.ModuleType("keras_tone.training")
+    module.Recipe = Recipe
     module.train = record("train", {"accuracy": 0.9})
     module.cross_validate = record("cross_validate", {"folds": {"a": 0.8}})
     module.evaluate = record(
@@ -393,6 +396,18 @@ def test_train_calls_training(fake_training, tmp_path: Path, capsys) -> None:
         ([str(manifest)], "cv"),
         {"classes": 5, "seed": 0, "batch_size": 8, "compare_classes": 4},
     )
+
+
+def test_train_tempo_option(fake_training, tmp_path: Path, capsys) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,syllable,tone,speaker,sex\n")
+    status, _, err = run_main(["train", str(manifest), "-o", "out", "--tempo", "1", "1"], capsys)
+    assert status == 0, err
+    assert fake_training.calls[-1][2]["recipe"] == fake_training.module.Recipe(tempo=(1.0, 1.0))
+    status, _, err = run_main(["train", str(manifest), "-o", "out", "--tempo", "2", "1"], capsys)
+    assert status == 2 and "LOW <= HIGH" in err
+    status, _, err = run_main(["train", str(manifest), "-o", "out", "--tempo", "0", "1"], capsys)
+    assert status == 2 and "expected a positive number" in err
 
 
 def test_train_passes_the_recipe_options(fake_training, tmp_path: Path, capsys) -> None:

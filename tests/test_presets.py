@@ -62,10 +62,14 @@ def test_blcu_classifies_generated_tones(blcu, pitch_scale):
 
 
 def test_blcu_on_espeak_clips(blcu, espeak_clips):
-    """eSpeak's ma1 and ma2 are read right; its ma3/ma4 have weak contours (see tests/data)."""
-    clips = [load_audio(espeak_clips[tone]) for tone in (1, 2)]
-    probs = blcu.predict(prepare_batch(clips), verbose=0)
-    assert list(probs.argmax(axis=1) + 1) == [1, 2]
+    """eSpeak's ma2 is read as the rising tone it is.
+
+    The other eSpeak clips are no fair test: measured with pyin
+    (`scripts/tone_contours.py`), its ma1 rises 91 -> 107 Hz much as ma2 rises
+    81 -> 94 Hz, ma3 barely dips (80 -> 89 Hz) and ma4 stays level (91 -> 93 Hz).
+    """
+    probs = blcu.predict(prepare_batch([load_audio(espeak_clips[2])]), verbose=0)
+    assert int(probs.argmax(axis=1)[0]) + 1 == 2
 
 
 def test_blcu_5tone_model_and_names(blcu_5tone):

@@ -48,7 +48,7 @@ def tiny_corpus(tmp_path, monkeypatch):
 
 def test_augment_is_seeded_and_shifts_pitch():
     clip = voiced_syllable(1, seconds=0.5)
-    recipe = Recipe(pitch_semitones=12.0, noise_probability=0.0)
+    recipe = Recipe(pitch_semitones=12.0, noise_probability=0.0, tempo=(1.0, 1.0))
     a = training.augment_waveform(clip, np.random.default_rng(3), recipe, 16000)
     b = training.augment_waveform(clip, np.random.default_rng(3), recipe, 16000)
     np.testing.assert_array_equal(a, b)
@@ -63,7 +63,9 @@ def test_augment_is_seeded_and_shifts_pitch():
 
 def test_augment_noise_adds_lead_and_noise():
     clip = voiced_syllable(2, seconds=0.3, lead_silence=0.0)
-    recipe = Recipe(pitch_semitones=0.0, noise_probability=1.0, snr_db=(20.0, 20.0))
+    recipe = Recipe(
+        pitch_semitones=0.0, noise_probability=1.0, snr_db=(20.0, 20.0), tempo=(1.0, 1.0)
+    )
     out = training.augment_waveform(clip, np.random.default_rng(0), recipe, 16000)
     lead = len(out) - len(clip)
     assert 0 <= lead <= 0.3 * 16000
@@ -71,6 +73,21 @@ def test_augment_noise_adds_lead_and_noise():
     level = np.sqrt(np.mean(clip[np.abs(clip) > 1e-3 * np.abs(clip).max()] ** 2))
     snr = 20 * np.log10(level / noise.std())
     assert abs(snr - 20.0) < 1.0
+
+
+def test_augment_tempo_changes_length_not_pitch():
+    t = np.arange(8000) / 16000
+    clip = (0.3 * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32)
+    slower = Recipe(pitch_semitones=0.0, noise_probability=0.0, tempo=(0.5, 0.5))
+    out = training.augment_waveform(clip, np.random.default_rng(0), slower, 16000)
+    assert abs(len(out) - 2 * len(clip)) <= 1024
+    spectrum = np.abs(np.fft.rfft(out[2048:-2048] * np.hanning(len(out) - 4096)))
+    peak_hz = np.argmax(spectrum) * 16000 / (len(out) - 4096)
+    assert abs(peak_hz - 200.0) < 5.0, peak_hz
+    off = Recipe(pitch_semitones=0.0, noise_probability=0.0, tempo=(1.0, 1.0))
+    np.testing.assert_array_equal(
+        training.augment_waveform(clip, np.random.default_rng(0), off, 16000), clip
+    )
 
 
 def test_metrics():
