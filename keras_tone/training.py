@@ -986,12 +986,15 @@ def model_card(
         extra = ""
     if recipe.get("mel_shift"):
         extra += f", and a mel-axis shift of up to {recipe['mel_shift']} bands"
-    tempo = recipe.get("tempo")
-    if tempo and tuple(tempo) != (1.0, 1.0):
+    # Reports written before Recipe.tempo existed had no tempo change.
+    tempo = tuple(recipe.get("tempo") or (1.0, 1.0))
+    if tempo != (1.0, 1.0):
         extra += (
             f"; each augmented version then has its tempo changed by x{tempo[0]}-x{tempo[1]} "
             "with the pitch kept (phase vocoder)"
         )
+    # The retrain command reproduces this recipe under today's defaults.
+    recipe_flags = "" if tempo == Recipe().tempo else f" --tempo {tempo[0]:g} {tempo[1]:g}"
     neutral = ""
     if report.get("neutral_speakers"):
         neutral = " --neutral-from " + " ".join(report["neutral_speakers"])
@@ -1078,9 +1081,9 @@ def model_card(
         "",
         "```bash",
         "keras-tone train /path/to/*/manifest.csv --loso "
-        f"--output runs/my-loso --classes {classes}{neutral}",
+        f"--output runs/my-loso --classes {classes}{neutral}{recipe_flags}",
         "keras-tone train /path/to/*/manifest.csv "
-        f"--output weights/my-preset --classes {classes}{neutral} "
+        f"--output weights/my-preset --classes {classes}{neutral}{recipe_flags} "
         "--loso-report runs/my-loso/report.json",
         "```",
         "",

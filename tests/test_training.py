@@ -90,6 +90,16 @@ def test_augment_tempo_changes_length_not_pitch():
     )
 
 
+@pytest.mark.parametrize("preset, flag", [("blcu", False), ("blcu-5tone", True)])
+def test_card_retrain_command_reproduces_the_recipe(preset, flag):
+    """blcu-5tone was trained before the tempo augmentation: its command turns it off."""
+    report = json.loads((REPO / "weights" / preset / "report.json").read_text())
+    card = training.model_card(report, name=preset)
+    retrain = card[card.index("## Retrain") :]
+    assert ("--tempo 1 1" in retrain) == flag
+    assert retrain.count("keras-tone train") == 2
+
+
 def test_metrics():
     y_true = np.array([0, 0, 1, 1, 2, 3])
     y_pred = np.array([0, 1, 1, 1, 2, 2])
