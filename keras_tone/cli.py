@@ -274,24 +274,22 @@ def _add_weights(parser: argparse.ArgumentParser, *, allow_none: bool = False) -
     )
 
 
-def _positive_float(text: str) -> float:
+def _positive(text: str, convert: Any, noun: str) -> Any:
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        value = 0
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive {noun}, got {text!r}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _positive(text, float, "number")
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+    return _positive(text, int, "integer")
 
 
 # --------------------------------------------------------------------------- main
