@@ -33,10 +33,10 @@ def get_window(window: str, win_length: int, n_fft: int) -> np.ndarray:
         array([0. , 0.5, 1. , 0.5])
     """
     if window not in WINDOWS:
-        raise ValueError(f"window must be one of {WINDOWS}; received window={window!r}")
+        raise ValueError(f"window must be one of {WINDOWS}. Received: window={window!r}")
     if not 0 < win_length <= n_fft:
         raise ValueError(
-            f"win_length must be in (0, n_fft={n_fft}]; received win_length={win_length}"
+            f"win_length must be in (0, n_fft={n_fft}]. Received: win_length={win_length}"
         )
     n = np.arange(win_length)
     if window == "hann":
@@ -63,6 +63,43 @@ def dft_matrices(n_fft: int, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = np.asarray(bins)[None, :]
     phase = 2.0 * np.pi * ((n * k) % n_fft) / n_fft
     return np.cos(phase), -np.sin(phase)
+
+
+def folded_dft_matrices(
+    real: np.ndarray, imag: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """Half-size DFT matrices for windows symmetric about `n_fft / 2`, else `None`.
+
+    With `w[n] == w[N - n]` (periodic Hann, Hamming and rectangular windows
+    centred in an even `N`), row `N - n` of the windowed cosine matrix equals
+    row `n` and the sine row is its negative. So `frames @ real` is
+    `(x[1:h+1] + x[N-1:h-1:-1]) @ cos + x[0] * real[0]` and `frames @ imag`
+    is `(x[1:h+1] - x[N-1:h-1:-1]) @ sin`, with `h = N / 2`, `cos = real[1:h+1]`
+    (its last row halved: `x[h]` is its own partner and is counted twice) and
+    `sin = imag[1:h+1]`.
+
+    Returns:
+        `(cos, sin, first)` as float32, `first` the row of `x[0]` or `None`
+        when it is zero; `None` when the window is not symmetric.
+    """
+    n = real.shape[0]
+    half = n // 2
+    symmetric = (
+        n % 2 == 0
+        and np.allclose(real[1:half], real[:half:-1], rtol=0, atol=1e-12)
+        and np.allclose(imag[1:half], -imag[:half:-1], rtol=0, atol=1e-12)
+        and np.allclose(imag[[0, half]], 0.0, rtol=0, atol=1e-12)
+    )
+    if not symmetric:
+        return None
+    cos = real[1 : half + 1].copy()
+    cos[-1] *= 0.5
+    first = real[0] if np.any(real[0] != 0) else None
+    return (
+        cos.astype("float32"),
+        imag[1 : half + 1].astype("float32"),
+        None if first is None else first.astype("float32"),
+    )
 
 
 def hz_to_mel(frequencies: np.ndarray, *, htk: bool = False) -> np.ndarray:
@@ -131,11 +168,11 @@ def mel_filterbank(
         fmax = sample_rate / 2.0
     if not 0.0 <= fmin < fmax <= sample_rate / 2.0:
         raise ValueError(
-            "Expected 0 <= fmin < fmax <= sample_rate / 2; received "
-            f"fmin={fmin}, fmax={fmax}, sample_rate={sample_rate}."
+            "Expected 0 <= fmin < fmax <= sample_rate / 2. Received: "
+            f"fmin={fmin}, fmax={fmax}, sample_rate={sample_rate}"
         )
     if norm not in ("slaney", None):
-        raise ValueError(f"norm must be 'slaney' or None; received norm={norm!r}")
+        raise ValueError(f"norm must be 'slaney' or None. Received: norm={norm!r}")
     fftfreqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sample_rate)
     mel_points = np.linspace(hz_to_mel(fmin, htk=htk), hz_to_mel(fmax, htk=htk), n_mels + 2)
     mel_f = mel_to_hz(mel_points, htk=htk)
@@ -183,11 +220,11 @@ def highpass_fir(*, sample_rate: int, cutoff_hz: float, taps: int) -> np.ndarray
         ((1023,), True)
     """
     if taps < 3 or taps % 2 == 0:
-        raise ValueError(f"taps must be an odd number >= 3; received taps={taps}.")
+        raise ValueError(f"taps must be an odd number >= 3. Received: taps={taps}")
     if not 0 < cutoff_hz < sample_rate / 2:
         raise ValueError(
-            f"cutoff_hz must be in (0, sample_rate / 2 = {sample_rate / 2}); "
-            f"received cutoff_hz={cutoff_hz}."
+            f"cutoff_hz must be in (0, sample_rate / 2 = {sample_rate / 2}). "
+            f"Received: cutoff_hz={cutoff_hz}"
         )
     n = np.arange(taps) - (taps - 1) / 2
     lowpass = np.sinc(2.0 * cutoff_hz / sample_rate * n) * np.hamming(taps)

@@ -117,11 +117,13 @@ def check_waveforms(
 class _WaveformLayer(keras.layers.Layer):
     """A layer over mono waveforms: checks them at the door, accepts one clip or a batch.
 
-    Subclasses set `self.sample_rate` and implement `_transform` on a float32
-    batch `[batch, samples]`.
+    Subclasses set `self.sample_rate`, implement `_transform` on a float32
+    batch `[batch, samples]`, and name in `_CONFIG` the constructor arguments
+    that `get_config` stores (their resolved values, as attributes).
     """
 
     sample_rate: int
+    _CONFIG: tuple[str, ...] = ()
 
     def call(self, inputs: Any, sample_rate: int | None = None) -> tf.Tensor:
         x = check_waveforms(
@@ -136,6 +138,11 @@ class _WaveformLayer(keras.layers.Layer):
 
     def _transform(self, x: tf.Tensor) -> tf.Tensor:
         raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({name: getattr(self, name) for name in self._CONFIG})
+        return config
 
 
 @keras.utils.register_keras_serializable(package=_PACKAGE)
@@ -190,6 +197,24 @@ class LogMelSpectrogram(_WaveformLayer):
         TensorShape([2, 32, 80])
     """
 
+    _CONFIG = (
+        "sample_rate",
+        "n_fft",
+        "hop_length",
+        "win_length",
+        "window",
+        "center",
+        "n_mels",
+        "fmin",
+        "fmax",
+        "htk",
+        "norm",
+        "power",
+        "amin",
+        "ref",
+        "top_db",
+    )
+
     def __init__(
         self,
         *,
@@ -215,18 +240,18 @@ class LogMelSpectrogram(_WaveformLayer):
         win_length = int(n_fft if win_length is None else win_length)
         hop_length = int(win_length // 4 if hop_length is None else hop_length)
         if hop_length <= 0:
-            raise ValueError(f"hop_length must be positive; received {hop_length}.")
+            raise ValueError(f"hop_length must be positive. Received: hop_length={hop_length}")
         if power <= 0:
-            raise ValueError(f"power must be positive; received power={power}.")
+            raise ValueError(f"power must be positive. Received: power={power}")
         if amin <= 0:
-            raise ValueError(f"amin must be positive; received amin={amin}.")
+            raise ValueError(f"amin must be positive. Received: amin={amin}")
         if top_db is not None and top_db < 0:
-            raise ValueError(f"top_db must be non-negative or None; received {top_db}.")
+            raise ValueError(f"top_db must be non-negative or None. Received: top_db={top_db}")
         if isinstance(ref, str):
             if ref != "max":
-                raise ValueError(f"ref must be a positive number or 'max'; received {ref!r}.")
+                raise ValueError(f"ref must be a positive number or 'max'. Received: ref={ref!r}")
         elif ref <= 0:
-            raise ValueError(f"ref must be a positive number or 'max'; received {ref}.")
+            raise ValueError(f"ref must be a positive number or 'max'. Received: ref={ref}")
         self.sample_rate = int(sample_rate)
         self.n_fft = int(n_fft)
         self.hop_length = hop_length
@@ -265,7 +290,7 @@ class LogMelSpectrogram(_WaveformLayer):
         real, imag = window_values[:, None] * real, window_values[:, None] * imag
         # Built once; embedded as graph constants in call() (see module docs).
         self._dft = np.concatenate([real, imag], axis=1).astype("float32")
-        self._folded = _folded_dft(real, imag)
+        self._folded = dsp.folded_dft_matrices(real, imag)
         self._n_bins = bins.size
         self._filterbank = filterbank[:, bins].T.astype("float32")
 
@@ -276,7 +301,7 @@ class LogMelSpectrogram(_WaveformLayer):
         elif x.shape[-1] is not None and x.shape[-1] < self.n_fft:
             raise ValueError(
                 f"With center=False, clips need at least n_fft={self.n_fft} "
-                f"samples; received {x.shape[-1]}."
+                f"samples. Received: samples={x.shape[-1]}"
             )
         return tf.signal.frame(x, self.n_fft, self.hop_length)
 
@@ -333,27 +358,6 @@ class LogMelSpectrogram(_WaveformLayer):
         frames = self._n_frames(input_shape[-1])
         return (*input_shape[:-1], frames, self._n_features())
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            sample_rate=self.sample_rate,
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            win_length=self.win_length,
-            window=self.window,
-            center=self.center,
-            n_mels=self.n_mels,
-            fmin=self.fmin,
-            fmax=self.fmax,
-            htk=self.htk,
-            norm=self.norm,
-            power=self.power,
-            amin=self.amin,
-            ref=self.ref,
-            top_db=self.top_db,
-        )
-        return config
-
 
 @keras.utils.register_keras_serializable(package=_PACKAGE)
 class MFCC(LogMelSpectrogram):
@@ -380,14 +384,16 @@ class MFCC(LogMelSpectrogram):
         TensorShape([1, 16, 13])
     """
 
+    _CONFIG = (*LogMelSpectrogram._CONFIG, "n_mfcc", "lifter")
+
     def __init__(self, *, n_mfcc: int = 20, lifter: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not 0 < n_mfcc <= self.n_mels:
             raise ValueError(
-                f"n_mfcc must be in [1, n_mels={self.n_mels}]; received n_mfcc={n_mfcc}."
+                f"n_mfcc must be in [1, n_mels={self.n_mels}]. Received: n_mfcc={n_mfcc}"
             )
         if lifter < 0:
-            raise ValueError(f"lifter must be >= 0; received lifter={lifter}.")
+            raise ValueError(f"lifter must be >= 0. Received: lifter={lifter}")
         self.n_mfcc = int(n_mfcc)
         self.lifter = float(lifter)
         dct = dsp.dct_matrix(self.n_mels, self.n_mfcc)
@@ -398,11 +404,6 @@ class MFCC(LogMelSpectrogram):
 
     def _n_features(self) -> int:
         return self.n_mfcc
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(n_mfcc=self.n_mfcc, lifter=self.lifter)
-        return config
 
 
 @keras.utils.register_keras_serializable(package=_PACKAGE)
@@ -447,6 +448,8 @@ class SyllableNormalization(_WaveformLayer):
         (TensorShape([1, 16000]), True)
     """
 
+    _CONFIG = ("sample_rate", "duration", "top_db", "frame_length", "hop_length", "target_rms_db")
+
     def __init__(
         self,
         *,
@@ -461,9 +464,9 @@ class SyllableNormalization(_WaveformLayer):
         _float32_only(type(self).__name__, kwargs)
         super().__init__(**kwargs)
         if duration <= 0:
-            raise ValueError(f"duration must be positive; received {duration}.")
+            raise ValueError(f"duration must be positive. Received: duration={duration}")
         if top_db <= 0:
-            raise ValueError(f"top_db must be positive; received {top_db}.")
+            raise ValueError(f"top_db must be positive. Received: top_db={top_db}")
         self.sample_rate = int(sample_rate)
         self.duration = float(duration)
         self.top_db = float(top_db)
@@ -500,18 +503,6 @@ class SyllableNormalization(_WaveformLayer):
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*tuple(input_shape)[:-1], self.output_samples)
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            sample_rate=self.sample_rate,
-            duration=self.duration,
-            top_db=self.top_db,
-            frame_length=self.frame_length,
-            hop_length=self.hop_length,
-            target_rms_db=self.target_rms_db,
-        )
-        return config
-
 
 @keras.utils.register_keras_serializable(package=_PACKAGE)
 class HighPass(_WaveformLayer):
@@ -544,6 +535,8 @@ class HighPass(_WaveformLayer):
     """
 
     _PHASES = 32
+
+    _CONFIG = ("sample_rate", "cutoff_hz", "taps")
 
     def __init__(
         self,
@@ -578,48 +571,6 @@ class HighPass(_WaveformLayer):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(sample_rate=self.sample_rate, cutoff_hz=self.cutoff_hz, taps=self.taps)
-        return config
-
-
-def _folded_dft(
-    real: np.ndarray, imag: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
-    """Half-size DFT matrices for windows symmetric about `n_fft / 2`, else `None`.
-
-    With `w[n] == w[N - n]` (periodic Hann, Hamming and rectangular windows
-    centred in an even `N`), row `N - n` of the windowed cosine matrix equals
-    row `n` and the sine row is its negative. So `frames @ real` is
-    `(x[1:h+1] + x[N-1:h-1:-1]) @ cos + x[0] * real[0]` and `frames @ imag`
-    is `(x[1:h+1] - x[N-1:h-1:-1]) @ sin`, with `h = N / 2`, `cos = real[1:h+1]`
-    (its last row halved: `x[h]` is its own partner and is counted twice) and
-    `sin = imag[1:h+1]`.
-
-    Returns:
-        `(cos, sin, first)` as float32, `first` the row of `x[0]` or `None`
-        when it is zero; `None` when the window is not symmetric.
-    """
-    n = real.shape[0]
-    half = n // 2
-    symmetric = (
-        n % 2 == 0
-        and np.allclose(real[1:half], real[:half:-1], rtol=0, atol=1e-12)
-        and np.allclose(imag[1:half], -imag[:half:-1], rtol=0, atol=1e-12)
-        and np.allclose(imag[[0, half]], 0.0, rtol=0, atol=1e-12)
-    )
-    if not symmetric:
-        return None
-    cos = real[1 : half + 1].copy()
-    cos[-1] *= 0.5
-    first = real[0] if np.any(real[0] != 0) else None
-    return (
-        cos.astype("float32"),
-        imag[1 : half + 1].astype("float32"),
-        None if first is None else first.astype("float32"),
-    )
 
 
 def _log10(x: tf.Tensor) -> tf.Tensor:
