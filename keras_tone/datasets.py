@@ -5,9 +5,11 @@ A corpus folder holds audio files and a `manifest.csv` with the columns
 1-4, or 5 for the neutral tone.
 
 * `read_manifest(path)` parses and checks one manifest.
-* `load_corpus(manifests, ...)` decodes every clip once (librosa: mono,
-  resampled, float32), caches the decoded arrays per manifest and sampling
-  rate, and returns a `Corpus` of waveforms and labels.
+* `load_corpus(manifests, ...)` decodes every clip once
+  (`keras_tone.load_audio`: mono, resampled, float32), caches the decoded
+  arrays per manifest and sampling rate, and returns a `Corpus` of waveforms
+  and labels. Clips that cannot be decoded are left out and listed in
+  `Corpus.unreadable`, with the reason.
 
 Example:
     >>> from keras_tone.datasets import load_corpus  # doctest: +SKIP
@@ -23,12 +25,13 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from keras_tone import labels
+from keras_tone.config import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ class Corpus:
         speakers, sexes, syllables, paths: string arrays.
         sample_rate: sampling rate of `waveforms`, in Hz.
         classes: 4 (tones 1-4) or 5 (with the neutral tone).
+        unreadable: `(path, reason)` of each clip of the manifests that could
+            not be decoded, and is therefore not in the corpus.
     """
 
     waveforms: list[np.ndarray]
@@ -72,6 +77,7 @@ class Corpus:
     paths: np.ndarray
     sample_rate: int
     classes: int
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.waveforms)
@@ -89,6 +95,7 @@ class Corpus:
             paths=self.paths[index],
             sample_rate=self.sample_rate,
             classes=self.classes,
+            unreadable=list(self.unreadable),
         )
 
     def speaker_names(self) -> list[str]:
@@ -125,8 +132,8 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
         if missing:
             raise ValueError(
                 f"Manifest {str(path)!r} lacks the column(s) {', '.join(missing)}; "
-                f"expected the header {','.join(MANIFEST_COLUMNS)}, received "
-                f"{','.join(header) or '(empty file)'}."
+                f"expected the header {','.join(MANIFEST_COLUMNS)}. "
+                f"Received: header={','.join(header) or '(empty file)'}"
             )
         reader.fieldnames = header
         for line, record in enumerate(reader, start=2):
@@ -141,7 +148,7 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
             if not 1 <= tone <= 5:
                 raise ValueError(
                     f"Manifest {str(path)!r}, line {line}: tone must be 1-4, or 5 for "
-                    f"the neutral tone; received {values['tone']!r}."
+                    f"the neutral tone. Received: tone={values['tone']!r}"
                 )
             rows.append(
                 ManifestRow(
@@ -164,17 +171,20 @@ def default_cache_dir() -> Path:
 def load_corpus(
     manifests: str | os.PathLike | Iterable[str | os.PathLike],
     *,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     classes: int = 4,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> Corpus:
     """Decode the clips of one or more manifests, with a cache.
 
-    Each manifest's clips are decoded once with librosa (mono, resampled to
-    `sample_rate`, float32) and stored in `cache_dir` as one `.npz` file per
-    manifest and rate. The file's name carries a hash of the manifest's path
-    and bytes, so editing the manifest decodes it again.
+    Each manifest's clips are decoded once with `keras_tone.load_audio` (mono,
+    resampled to `sample_rate`, float32) and stored in `cache_dir` as one
+    `.npz` file per manifest and rate. The file's name carries a hash of the
+    manifest's path and bytes, so editing the manifest decodes it again. A
+    clip that cannot be decoded (a truncated MP3, a file that is not audio)
+    is left out, logged as a warning and listed with the reason in
+    `Corpus.unreadable`; the cache remembers it.
 
     Args:
         manifests: a manifest path or a list of them.
@@ -191,12 +201,12 @@ def load_corpus(
     Raises:
         FileNotFoundError: a manifest or an audio file it lists is missing
             (the message names it).
-        ValueError: a manifest is malformed, a clip cannot be decoded, or
-            `classes` is not 4 or 5.
+        ValueError: a manifest is malformed, or `classes` is not 4 or 5.
     """
     if classes not in labels.SUPPORTED_CLASSES:
         raise ValueError(
-            f"classes must be 4 (tones 1-4) or 5 (with the neutral tone); received {classes}."
+            "classes must be 4 (tones 1-4) or 5 (with the neutral tone). "
+            f"Received: classes={classes}"
         )
     if isinstance(manifests, (str, os.PathLike)):
         manifests = [manifests]
@@ -207,11 +217,15 @@ def load_corpus(
 
     waveforms: list[np.ndarray] = []
     meta: dict[str, list] = {k: [] for k in ("tones", "speakers", "sexes", "syllables", "paths")}
+    unreadable: list[tuple[str, str]] = []
     for manifest in manifests:
         rows = read_manifest(manifest)
-        decoded = _load_cached(manifest, rows, sample_rate, cache, progress)
+        decoded, errors = _load_cached(manifest, rows, sample_rate, cache, progress)
         skipped = 0
-        for row, waveform in zip(rows, decoded, strict=True):
+        for row, waveform, error in zip(rows, decoded, errors, strict=True):
+            if error:
+                unreadable.append((str(row.path), error))
+                continue
             if row.tone == 5 and classes == 4:
                 skipped += 1
                 continue
@@ -227,6 +241,8 @@ def load_corpus(
                 manifest,
                 skipped,
             )
+    for path, error in unreadable:
+        logger.warning("Left out %s, which cannot be read: %s", path, error)
     tones = np.asarray(meta["tones"], dtype=np.int64)
     return Corpus(
         waveforms=waveforms,
@@ -238,6 +254,7 @@ def load_corpus(
         paths=np.asarray(meta["paths"], dtype=str),
         sample_rate=int(sample_rate),
         classes=int(classes),
+        unreadable=unreadable,
     )
 
 
@@ -253,14 +270,17 @@ def cache_path(manifest: str | os.PathLike, sample_rate: int, cache_dir: str | o
 
 def _load_cached(
     manifest: Path, rows: list[ManifestRow], sample_rate: int, cache: Path, progress: bool
-) -> list[np.ndarray]:
+) -> tuple[list[np.ndarray], list[str]]:
+    """Each row's waveform and decoding error (`""` when it decoded), from the cache if there."""
     target = cache_path(manifest, sample_rate, cache)
     if target.is_file():
         try:
             with np.load(target) as stored:
                 audio, offsets = stored["audio"], stored["offsets"]
-            if len(offsets) == len(rows) + 1:
-                return [audio[offsets[i] : offsets[i + 1]] for i in range(len(rows))]
+                # Files written before unreadable clips were kept had none.
+                errors = stored["errors"].tolist() if "errors" in stored else [""] * len(rows)
+            if len(offsets) == len(rows) + 1 and len(errors) == len(rows):
+                return [audio[offsets[i] : offsets[i + 1]] for i in range(len(rows))], errors
             logger.warning("Cache file %s does not match its manifest; decoding again.", target)
         except (OSError, ValueError, KeyError) as error:
             logger.warning("Unreadable cache file %s (%s); decoding again.", target, error)
@@ -277,16 +297,23 @@ def _load_cached(
         from tqdm.auto import tqdm
 
         iterator = tqdm(rows, desc=f"Decoding {manifest.parent.name}", unit="clip")
-    decoded = [load_audio(row.path, sample_rate=sample_rate) for row in iterator]
+    decoded, errors = [], []
+    for row in iterator:
+        try:
+            waveform, error = load_audio(row.path, sample_rate=sample_rate), ""
+        except (OSError, ValueError) as failure:
+            waveform, error = np.zeros(0, np.float32), " ".join(str(failure).split())
+        decoded.append(waveform)
+        errors.append(error)
 
     offsets = np.zeros(len(decoded) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([w.size for w in decoded])
     audio = np.concatenate(decoded) if decoded else np.zeros(0, np.float32)
     cache.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.partial.npz")
-    np.savez(partial, audio=audio, offsets=offsets)
+    np.savez(partial, audio=audio, offsets=offsets, errors=np.asarray(errors, dtype=str))
     os.replace(partial, target)
-    return [audio[offsets[i] : offsets[i + 1]] for i in range(len(rows))]
+    return [audio[offsets[i] : offsets[i + 1]] for i in range(len(rows))], errors
 
 
 __all__ = [

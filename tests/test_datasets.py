@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,6 @@ import pytest
 import soundfile as sf
 
 from keras_tone import datasets
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _write_corpus(folder: Path, tones=(1, 2, 3, 4, 5), rate: int = 22050) -> Path:
@@ -79,6 +78,29 @@ def test_load_corpus_decodes_resamples_and_skips_tone5(tmp_path, caplog):
     assert five.labels.tolist() == [0, 1, 2, 3, 4]
 
 
+def test_undecodable_clips_are_left_out_reported_and_cached(tmp_path, caplog, monkeypatch):
+    manifest = _write_corpus(tmp_path / "a")
+    truncated = tmp_path / "a" / "wav" / "ma2_1.wav"
+    truncated.write_bytes(truncated.read_bytes()[:30])  # a header and nothing after it
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.WARNING, logger="keras_tone.datasets"):
+        corpus = datasets.load_corpus(manifest, classes=5, cache_dir=cache, progress=False)
+    assert corpus.tones.tolist() == [1, 3, 4, 5]
+    [(path, reason)] = corpus.unreadable
+    assert path == str(truncated.resolve()) and reason
+    assert "ma2_1.wav" in caplog.text
+
+    import keras_tone.audio
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded although cached")
+
+    monkeypatch.setattr(keras_tone.audio, "load_audio", no_decoding)
+    again = datasets.load_corpus(manifest, classes=5, cache_dir=cache, progress=False)
+    assert again.unreadable == corpus.unreadable and again.tones.tolist() == [1, 3, 4, 5]
+    assert again.select(again.tones > 3).unreadable == corpus.unreadable
+
+
 def test_classes_must_be_4_or_5(tmp_path):
     manifest = _write_corpus(tmp_path / "a")
     with pytest.raises(ValueError, match="classes must be 4"):
@@ -128,13 +150,37 @@ def test_several_manifests_and_select(tmp_path):
     assert only_b.tones.tolist() == [3, 4] and len(only_b.waveforms) == 2
 
 
-@pytest.mark.data
-def test_shared_manifests_parse():
-    if not (SHARED_DATA / "README.md").is_file():
-        pytest.skip(f"shared recordings not found at {SHARED_DATA}")
-    total = 0
-    for manifest in sorted(SHARED_DATA.glob("*/manifest.csv")):
+def _readme_counts(readme: str) -> dict[str, tuple[int, int]]:
+    """`{folder: (tones 1-4, neutral)}` from the table of shared/data/README.md."""
+    counts = {}
+    for line in readme.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        match = re.fullmatch(r"`([\w-]+)/`", cells[0]) if len(cells) > 2 else None
+        numbers = re.fullmatch(r"([\d,]+) / ([\d,]+)", cells[2]) if match else None
+        if numbers:
+            counts[match.group(1)] = tuple(int(n.replace(",", "")) for n in numbers.groups())
+    return counts
+
+
+def test_readme_counts_are_read_from_the_table():
+    readme = (
+        "| folder | speaker | clips (tones 1-4 / neutral) |\n|---|---|---|\n"
+        "| `a_f1/` | female | 1,622 / 5 |\n| `b/` | male | 12 / 0 |\n"
+    )
+    assert _readme_counts(readme) == {"a_f1": (1622, 5), "b": (12, 0)}
+
+
+def test_shared_manifests_parse(shared_data: Path):
+    """Every manifest parses, names files that exist, and holds the clips its README says.
+
+    The data grows by folders; each folder's counts come from the README's table,
+    so a new folder needs its row there, and a broken manifest still fails.
+    """
+    expected = _readme_counts((shared_data / "README.md").read_text())
+    manifests = sorted(shared_data.glob("*/manifest.csv"))
+    assert manifests and {m.parent.name for m in manifests} == set(expected)
+    for manifest in manifests:
         rows = datasets.read_manifest(manifest)
-        assert rows and all(r.path.is_file() for r in rows[:20])
-        total += sum(r.tone != 5 for r in rows)
-    assert total == 9123
+        assert all(r.path.is_file() for r in rows[:: max(1, len(rows) // 50)]), manifest
+        counts = (sum(r.tone != 5 for r in rows), sum(r.tone == 5 for r in rows))
+        assert counts == expected[manifest.parent.name], manifest
