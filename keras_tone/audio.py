@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_tone.config import SAMPLE_RATE
+
 #: Longest clip `prepare_batch` accepts, in seconds. ToneNet classifies one
 #: syllable; longer recordings should be split first.
 MAX_CLIP_SECONDS = 30.0
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
+def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read an audio file as mono float32 at `sample_rate`.
 
     wav, flac, ogg and mp3 (anything librosa can decode); multichannel audio
@@ -90,9 +92,9 @@ def to_mono_float(clip: np.ndarray, *, name: str = "clip") -> np.ndarray:
 
 def prepare_batch(
     clips: Sequence[np.ndarray] | np.ndarray,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     *,
-    model_sample_rate: int = 16000,
+    model_sample_rate: int = SAMPLE_RATE,
 ) -> np.ndarray:
     """Stack clips of different lengths into one zero-padded batch for `model.predict`.
 
@@ -148,7 +150,26 @@ def prepare_batch(
                 waveform, orig_sr=sample_rate, target_sr=model_sample_rate
             ).astype(np.float32)
         prepared.append(waveform)
-    batch = np.zeros((len(prepared), max(w.size for w in prepared)), np.float32)
-    for row, waveform in zip(batch, prepared, strict=True):
-        row[: waveform.size] = waveform
-    return batch
+    return pad_batch(prepared)[0]
+
+
+def pad_batch(waveforms: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-pad 1-D float32 waveforms at the end into one batch; also return their lengths.
+
+    Unlike `prepare_batch` it checks and converts nothing.
+
+    Returns:
+        `(batch [len(waveforms), longest] float32, lengths [len(waveforms)] int32)`.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.audio import pad_batch
+        >>> batch, lengths = pad_batch([np.ones(3, "float32"), np.ones(5, "float32")])
+        >>> batch.shape, lengths.tolist()
+        ((2, 5), [3, 5])
+    """
+    lengths = np.array([len(w) for w in waveforms], np.int32)
+    batch = np.zeros((len(waveforms), int(lengths.max())), np.float32)
+    for row, waveform, length in zip(batch, waveforms, lengths, strict=True):
+        row[:length] = waveform
+    return batch, lengths

@@ -9,6 +9,7 @@ not an accuracy measurement.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,16 @@ import numpy as np
 import pytest
 import signals
 
-from keras_tone import ToneNet, decode_predictions, list_presets, load_audio, prepare_batch, weights
+from keras_tone import (
+    ToneNet,
+    decode_predictions,
+    list_presets,
+    load_audio,
+    prepare_batch,
+    preset_descriptions,
+    presets,
+    weights,
+)
 
 if TYPE_CHECKING:
     from hub_server import HubEnv
@@ -34,18 +44,47 @@ def blcu():
 
 @pytest.fixture(scope="module")
 def blcu_5tone():
-    return ToneNet(weights="blcu-5tone", classes=5)
+    return ToneNet(weights="blcu-5tone")
 
 
 def test_shipped_presets_are_registered_and_bundled():
     assert set(SHIPPED) <= set(list_presets())
     for name, classes in SHIPPED.items():
         resolved = weights.resolve_weights(name)
-        assert resolved.source == "bundled", name
-        assert resolved.config["classes"] == classes
-        assert weights.file_sha256(resolved.path) == weights.PRESETS[name]["sha256"]
+        assert resolved.source == "bundled" and resolved.preset == name
+        assert resolved.config.classes == classes
+        assert presets.file_sha256(resolved.path) == presets.PRESETS[name]["sha256"]
         card = (WEIGHTS / name / "README.md").read_text()
         assert card.startswith("---\n") and "library_name: keras" in card
+        metadata = json.loads((WEIGHTS / name / "metadata.json").read_text())
+        assert metadata["sha256"]["model.weights.h5"] == presets.PRESETS[name]["sha256"]
+        assert metadata["sha256"]["config.json"] == presets.PRESETS[name]["config_sha256"]
+    assert preset_descriptions()["blcu"] == presets.PRESETS["blcu"]["description"]
+
+
+def _reference_clips() -> list[np.ndarray]:
+    """The clips of tests/data/preset_predictions.json: generated, so decoding cannot move them."""
+    rng = np.random.default_rng(0)
+    clips = []
+    for pitch in (0.5, 0.7, 1.0):
+        for tone in (1, 2, 3, 4):
+            clip = signals.voiced_syllable(
+                tone, pitch_scale=pitch, lead_silence=0.05 * tone, gain=0.1 * tone
+            )
+            clips.append(clip + 0.003 * rng.standard_normal(clip.size).astype("float32"))
+    return clips
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_presets_predict_as_in_0_1_0(name, blcu, blcu_5tone):
+    """Probabilities and embeddings equal those keras_tone 0.1.0 computed (the JSON says how)."""
+    reference = json.loads((Path(__file__).parent / "data" / "preset_predictions.json").read_text())
+    batch = prepare_batch(_reference_clips())
+    model = {"blcu": blcu, "blcu-5tone": blcu_5tone}[name]
+    np.testing.assert_allclose(model.predict(batch, verbose=0), reference[name], atol=2e-6)
+    backbone = ToneNet(weights=name, include_top=False, pooling="avg")
+    embeddings = backbone.predict(batch[:2], verbose=0)[:, :8]
+    np.testing.assert_allclose(embeddings, reference[f"{name}/backbone-avg"], atol=2e-5)
 
 
 @pytest.mark.parametrize("pitch_scale", [0.5, 0.7])
@@ -87,8 +126,9 @@ def test_blcu_5tone_model_and_names(blcu_5tone):
     [("blcu-5tone", 4, 5), ("blcu", 5, 4)],
 )
 def test_preset_head_size_must_match(preset, classes, trained):
-    with pytest.raises(ValueError, match=f"{trained}-class head.*received classes={classes}"):
+    with pytest.raises(ValueError, match=f"{trained}-class head.*Received: classes={classes}$"):
         ToneNet(weights=preset, classes=classes)
+    assert ToneNet(weights=preset, classes=trained).output_shape == (None, trained)
 
 
 def test_preset_backbone_with_a_new_head():
@@ -101,18 +141,18 @@ def test_shipped_preset_through_the_local_hub_then_cache(
     name, hub_env: HubEnv, monkeypatch: pytest.MonkeyPatch
 ):
     """The real shipped files, served over HTTP at a pinned commit, verified and cached."""
-    table = dict(weights.PRESETS)
-    monkeypatch.setattr(weights, "PRESETS", table)
+    table = dict(presets.PRESETS)
+    monkeypatch.setattr(presets, "PRESETS", table)
     monkeypatch.setattr(weights, "_bundled_roots", lambda: [])  # as on a pip install without them
     folder = WEIGHTS / name
-    commit = hub_env.hub.add_commit(weights.PRESETS[name]["repo_id"], folder)
-    entry = weights.preset_entry(folder, repo_id=weights.PRESETS[name]["repo_id"], revision=commit)
-    assert entry["sha256"] == weights.PRESETS[name]["sha256"]
+    commit = hub_env.hub.add_commit(presets.PRESETS[name]["repo_id"], folder)
+    entry = presets.preset_entry(folder, repo_id=presets.PRESETS[name]["repo_id"], revision=commit)
+    assert entry["sha256"] == presets.PRESETS[name]["sha256"]
     table[name] = entry
     downloaded = weights.resolve_weights(name)
     assert downloaded.source == "hub" and commit in str(downloaded.path)
     hub_env.hub.stop()
     cached = weights.resolve_weights(name)
     assert cached.source == "cache" and cached.path == downloaded.path
-    model = ToneNet(weights=name, classes=SHIPPED[name])
+    model = ToneNet(weights=name)
     assert model.output_shape == (None, SHIPPED[name])

@@ -9,10 +9,11 @@ import pytest
 import signals
 
 import keras_tone
-from keras_tone import ToneNet, prepare_batch
+from keras_tone import ToneNet, ToneNetConfig, prepare_batch
 from keras_tone._keras import keras
-from keras_tone.tonenet import feature_shape
-from keras_tone.weights import save_preset
+from keras_tone.weights import UnregisteredWeightsWarning, save_preset
+
+pytestmark = pytest.mark.filterwarnings("ignore::keras_tone.weights.UnregisteredWeightsWarning")
 
 
 def _clips(count: int, seed: int = 0) -> list[np.ndarray]:
@@ -53,7 +54,7 @@ def test_builds_for_every_documented_combination(
     )
     assert isinstance(model, keras.Model)
     assert model.count_params() < 5_000_000
-    expected_input = (None, None) if include_preprocessing else (None, *feature_shape())
+    expected_input = (None, None) if include_preprocessing else (None, 32, 80)
     assert model.input_shape == expected_input
     if include_top:
         assert model.output_shape == (None, classes)
@@ -116,9 +117,10 @@ def test_headless_embeddings(model):
 
 
 def test_local_weights_file_roundtrip(model, tmp_path):
-    save_preset(model, tmp_path, classes=4, card="# test\n")
+    save_preset(model, tmp_path, config=ToneNetConfig(), card="# test\n")
     batch = prepare_batch(_clips(4, seed=2))
-    loaded = ToneNet(weights=tmp_path / "model.weights.h5")
+    with pytest.warns(UnregisteredWeightsWarning, match="match no registered preset"):
+        loaded = ToneNet(weights=tmp_path / "model.weights.h5")
     np.testing.assert_allclose(
         loaded.predict(batch, verbose=0), model.predict(batch, verbose=0), atol=1e-6
     )
@@ -131,26 +133,63 @@ def test_local_weights_file_roundtrip(model, tmp_path):
 
 
 def test_pretrained_head_needs_its_number_of_classes(model, tmp_path):
-    save_preset(model, tmp_path, classes=4, card="# test\n")
-    with pytest.raises(ValueError, match="4-class head.*received classes=5"):
+    save_preset(model, tmp_path, config=ToneNetConfig(), card="# test\n")
+    with pytest.raises(ValueError, match="4-class head.*Received: classes=5$"):
         ToneNet(weights=tmp_path / "model.weights.h5", classes=5)
     ToneNet(weights=tmp_path / "model.weights.h5", classes=5, include_top=False)
+    assert ToneNet(weights=tmp_path, classes=4).output_shape == (None, 4)
 
 
 def test_pretrained_weights_need_their_sample_rate(model, tmp_path):
-    save_preset(model, tmp_path, classes=4, card="# test\n")
-    with pytest.raises(ValueError, match="trained on 16000 Hz audio"):
+    save_preset(model, tmp_path, config=ToneNetConfig(), card="# test\n")
+    with pytest.raises(ValueError, match="trained on 16000 Hz audio.*Received: sample_rate=22050$"):
         ToneNet(weights=tmp_path / "model.weights.h5", sample_rate=22050)
+
+
+def test_preset_config_builds_the_model(tmp_path):
+    """A preset's config.json, not the caller, decides what is built."""
+    config = ToneNetConfig(classes=5, sample_rate=22050)
+    model = ToneNet(weights=None, config=config)
+    assert model.output_shape == (None, 5)
+    save_preset(model, tmp_path, config=config, card="# test\n")
+    loaded = ToneNet(weights=tmp_path)
+    assert loaded.output_shape == (None, 5)
+    assert loaded.get_layer("front_end").sample_rate == 22050
+    with pytest.raises(ValueError, match="come with their own config.*sample_rate: 22050 -> 16000"):
+        ToneNet(weights=tmp_path, config=ToneNetConfig(classes=5))
+
+
+def test_save_preset_refuses_a_config_of_another_head(model, tmp_path):
+    with pytest.raises(ValueError, match=r"Received: model.output_shape=\(None, 4\)"):
+        save_preset(model, tmp_path, config=ToneNetConfig(classes=5), card="# test\n")
+
+
+def test_arguments_change_the_default_config():
+    model = ToneNet(weights=None, classes=7, sample_rate=22050)
+    assert model.output_shape == (None, 7)
+    front_end = model.get_layer("front_end")
+    assert front_end.config.sample_rate == 22050
+    assert front_end.config.class_names[-1] == "class 7"
+
+
+def test_predict_on_one_waveform_names_the_expected_shape(model):
+    clip = _clips(1)[0]
+    with pytest.raises(ValueError, match=r"\[batch, samples\].*Received: x.shape=\(\d+,\)"):
+        model.predict(clip, verbose=0)
+    assert model.predict(clip[None], verbose=0).shape == (1, 4)
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(pooling="mean"), "pooling must be"),
-        (dict(classes=0), "classes must be a positive integer"),
-        (dict(sample_rate=4000), "sample_rate must be at least"),
+        (dict(pooling="mean"), "pooling must be.*Received: pooling='mean'"),
+        (dict(classes=0), "classes must be a positive integer. Received: classes=0"),
+        (dict(sample_rate=4000), "sample_rate must be at least.*Received: sample_rate=4000"),
         (dict(input_shape=(16000, 2)), r"input_shape must be \(samples,\)"),
-        (dict(include_preprocessing=False, input_shape=(40, 80)), r"must be \(32, 80\)"),
+        (
+            dict(include_preprocessing=False, input_shape=(40, 80)),
+            r"must be \(32, 80\). Received: input_shape=\(40, 80\)",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, message):
