@@ -32,6 +32,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 SAMPLE_RATE = 16000
 
 
+def log_mel_settings() -> dict[str, Any]:
+    """The log-mel settings of ToneNet's front end (`ToneNetConfig().front_end.log_mel`)."""
+    from dataclasses import asdict
+
+    from keras_tone.config import ToneNetConfig
+
+    return asdict(ToneNetConfig().front_end.log_mel)
+
+
 def measure(fn: Callable[[], Any], *, repeats: int = 20, warmup: int = 2) -> dict[str, float]:
     """Time `fn()`: median and 10th/90th percentiles in milliseconds over `repeats` runs."""
     for _ in range(warmup):

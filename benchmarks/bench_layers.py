@@ -67,14 +67,15 @@ def run(rounds: int = 5, repeats: int = 4) -> dict[str, Any]:
     import tensorflow as tf
 
     from keras_tone.layers import MFCC, LogMelSpectrogram
-    from keras_tone.tonenet import LOG_MEL
+
+    settings = _common.log_mel_settings()  # ToneNet front end's
 
     x = _common.clips(BATCH)
     x_tensor = tf.constant(x)
-    results: dict[str, Any] = {"batch": list(x.shape), "settings": dict(LOG_MEL), "layers": {}}
+    results: dict[str, Any] = {"batch": list(x.shape), "settings": dict(settings), "layers": {}}
     for kind, layer in (
-        ("log_mel", LogMelSpectrogram(sample_rate=_common.SAMPLE_RATE, **LOG_MEL)),
-        ("mfcc", MFCC(sample_rate=_common.SAMPLE_RATE, n_mfcc=N_MFCC, **LOG_MEL)),
+        ("log_mel", LogMelSpectrogram(sample_rate=_common.SAMPLE_RATE, **settings)),
+        ("mfcc", MFCC(sample_rate=_common.SAMPLE_RATE, n_mfcc=N_MFCC, **settings)),
     ):
         graph = tf.function(layer)
         xla = tf.function(layer, jit_compile=True)
@@ -84,10 +85,10 @@ def run(rounds: int = 5, repeats: int = 4) -> dict[str, Any]:
         timings = _common.interleaved(
             {
                 "librosa per clip": lambda k=kind: [
-                    _librosa_features(c, k, LOG_MEL)
+                    _librosa_features(c, k, settings)
                     for c in x  # noqa: B023
                 ],
-                "librosa batched": lambda k=kind: _librosa_features(x, k, LOG_MEL),
+                "librosa batched": lambda k=kind: _librosa_features(x, k, settings),
                 "layer eager": lambda f=layer: f(x_tensor).numpy(),
                 "layer tf.function": lambda f=graph: f(x_tensor).numpy(),
                 "layer tf.function(jit_compile=True)": lambda f=xla: f(x_tensor).numpy(),
@@ -100,7 +101,7 @@ def run(rounds: int = 5, repeats: int = 4) -> dict[str, Any]:
         )
         # per clip: librosa's power_to_db on a batch takes the top_db floor from the
         # loudest clip of the whole batch, not per clip as the layers do
-        reference = np.stack([_librosa_features(c, kind, LOG_MEL).T for c in x])
+        reference = np.stack([_librosa_features(c, kind, settings).T for c in x])
         layer_out = graph(x_tensor).numpy()
         unfolded_out = unfolded_graph(x_tensor).numpy()
         best_layer = min(

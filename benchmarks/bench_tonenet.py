@@ -50,11 +50,10 @@ BASELINE = "librosa pipeline"
 def _librosa_log_mel(y: np.ndarray) -> np.ndarray:
     import librosa
 
-    from keras_tone.tonenet import LOG_MEL
-
-    kwargs = {k: v for k, v in LOG_MEL.items() if k != "top_db"}
+    settings = _common.log_mel_settings()
+    kwargs = {k: v for k, v in settings.items() if k != "top_db"}
     mel = librosa.feature.melspectrogram(y=y, sr=_common.SAMPLE_RATE, **kwargs)
-    return librosa.power_to_db(mel, top_db=LOG_MEL["top_db"]).T
+    return librosa.power_to_db(mel, top_db=settings["top_db"]).T
 
 
 def _librosa_features(batch: np.ndarray) -> np.ndarray:
@@ -121,14 +120,11 @@ def _copy_weights(source: Any, target: Any) -> None:
 
 def _parity(model: Any, features_model: Any, x: np.ndarray) -> dict[str, float]:
     """Log-mel dB error vs librosa, and probabilities of the two pipelines on the same input."""
-    from keras_tone._keras import keras
-
     # librosa gets exactly what the in-graph log-mel gets: the waveform after
     # every front-end step before it (filtering, trimming, normalisation)
-    front = keras.Model(
-        model.input, [model.get_layer("log_mel").input, model.get_layer("log_mel").output]
-    )
-    normalized, ours = front.predict_on_batch(x)
+    front_end = model.get_layer("front_end")
+    normalized = np.asarray(front_end.normalize(x))
+    ours = np.asarray(front_end.log_mel(normalized))
     theirs = _librosa_features(normalized)
     probs = model.predict_on_batch(x)
     probs_librosa_features = features_model.predict_on_batch(theirs)
@@ -143,9 +139,9 @@ def _parity(model: Any, features_model: Any, x: np.ndarray) -> dict[str, float]:
 def _profile(model: Any, x64: np.ndarray, x1: np.ndarray, rounds: int) -> dict[str, Any]:
     """Time of each front-end stage on its own input, each in `tf.function`.
 
-    ToneNet is a chain of layers; it is cut after `highpass`, `syllable`
-    and `log_mel` (those present), and each piece is timed on the output of
-    the pieces before it.
+    ToneNet is a chain of layers, its front end a chain of three; it is cut
+    after `highpass`, `syllable` and `log_mel` (those present), and each
+    piece is timed on the output of the pieces before it.
     """
     import tensorflow as tf
 
@@ -156,10 +152,16 @@ def _profile(model: Any, x64: np.ndarray, x1: np.ndarray, rounds: int) -> dict[s
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        pieces[-1][1].append(layer)
-        if layer.name in labels:
-            pieces[-1] = (labels[layer.name], pieces[-1][1])
-            pieces.append(("", []))
+        parts = (
+            [layer.highpass, layer.syllable, layer.log_mel]
+            if layer.name == "front_end"
+            else [layer]
+        )
+        for part in parts:
+            pieces[-1][1].append(part)
+            if part.name in labels:
+                pieces[-1] = (labels[part.name], pieces[-1][1])
+                pieces.append(("", []))
     pieces[-1] = ("CNN and head", pieces[-1][1])
 
     def chain(layers: list[Any]) -> Any:

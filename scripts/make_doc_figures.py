@@ -5,8 +5,9 @@
 The clip is the syllable "ma" in tone 3 spoken by espeak-ng
 (`espeak-ng -v cmn-latn-pinyin ma3`), or, with `--synthetic` or where
 espeak-ng is missing, a harmonic signal that follows a tone-3 F0 contour.
-The features are those of ToneNet's front end: `keras_tone.layers.LogMelSpectrogram`
-and `keras_tone.layers.MFCC` with the settings in `keras_tone.tonenet.LOG_MEL`.
+The features are those of ToneNet's front end: the log-mel layer of
+`keras_tone.frontend.FrontEnd`, and `keras_tone.layers.MFCC` with the same
+settings (`ToneNetConfig().front_end.log_mel`).
 Needs matplotlib (`pip install keras-tone[plot]`).
 """
 
@@ -18,12 +19,17 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_RATE = 16000
+sys.path.insert(0, str(REPO))  # the checkout's keras_tone, also when it is not installed
+from keras_tone.config import ToneNetConfig  # noqa: E402
+
+CONFIG = ToneNetConfig()
+SAMPLE_RATE = CONFIG.sample_rate
 FIGSIZE = (7.0, 2.4)
 DPI = 100
 
@@ -66,13 +72,14 @@ def draw(clip: np.ndarray, out: Path, label: str) -> list[Path]:
     """Write waveform.png, log_mel.png and mfcc.png for `clip`; return their paths."""
     from matplotlib.figure import Figure
 
-    from keras_tone import tonenet
-    from keras_tone.layers import MFCC, LogMelSpectrogram
+    from keras_tone.frontend import FrontEnd
+    from keras_tone.layers import MFCC
 
     out.mkdir(parents=True, exist_ok=True)
     seconds = clip.size / SAMPLE_RATE
-    log_mel = np.asarray(LogMelSpectrogram(sample_rate=SAMPLE_RATE, **tonenet.LOG_MEL)(clip[None]))
-    mfcc = np.asarray(MFCC(sample_rate=SAMPLE_RATE, n_mfcc=20, **tonenet.LOG_MEL)(clip[None]))
+    log_mel = np.asarray(FrontEnd(CONFIG).log_mel(clip[None]))
+    settings = asdict(CONFIG.front_end.log_mel)
+    mfcc = np.asarray(MFCC(sample_rate=SAMPLE_RATE, n_mfcc=20, **settings)(clip[None]))
     written = []
 
     figure = Figure(figsize=FIGSIZE, layout="constrained")

@@ -3,9 +3,10 @@
     python scripts/tone_contours.py ../shared/data/*/manifest.csv [--clips 40]
 
 For `--clips` random clips per speaker and tone, the syllable is high-passed
-and trimmed as in ToneNet's front end (`keras_tone.tonenet.HIGHPASS`, then
-25 dB below its loudest frame), its F0 tracked
-with `librosa.pyin` (50-500 Hz), and the voiced part resampled to 5 points
+and trimmed by ToneNet's own front end (`keras_tone.frontend.FrontEnd`, its
+window widened to `MAX_SECONDS` so that long syllables are measured whole),
+its F0 tracked with `librosa.pyin` (50-500 Hz), and the voiced part resampled
+to 5 points
 in semitones re 100 Hz. The table prints the median of those contours and
 the median trimmed duration; `clips` counts the clips with a contour (pyin
 loses creaky and very low voices). It is how the model cards' statements about the
@@ -18,23 +19,35 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 POINTS = 5
 
+#: The front end's window for this measurement: long enough for every syllable.
+MAX_SECONDS = 3.0
 
-def contour(clip: np.ndarray, sample_rate: int) -> tuple[float, np.ndarray | None]:
+
+def syllable_front_end(sample_rate: int) -> Any:
+    """ToneNet's front end at `sample_rate`, fitting syllables into `MAX_SECONDS`."""
+    from keras_tone.config import ToneNetConfig
+    from keras_tone.frontend import FrontEnd
+
+    config = ToneNetConfig(sample_rate=sample_rate)
+    syllable = replace(config.front_end.syllable, duration=MAX_SECONDS)
+    return FrontEnd(replace(config, front_end=replace(config.front_end, syllable=syllable)))
+
+
+def contour(clip: np.ndarray, front_end: Any) -> tuple[float, np.ndarray | None]:
     """(trimmed duration in s, F0 at `POINTS` points in semitones re 100 Hz, or None
     where pyin finds fewer than 4 voiced frames)."""
     import librosa
 
-    from keras_tone import dsp, tonenet
-
-    kernel = dsp.highpass_fir(sample_rate=sample_rate, **tonenet.HIGHPASS)
-    filtered = np.convolve(clip, kernel, mode="same").astype(np.float32)
-    top_db = tonenet.SYLLABLE["top_db"]
-    trimmed, _ = librosa.effects.trim(filtered, top_db=top_db, frame_length=512, hop_length=160)
+    sample_rate = front_end.sample_rate
+    syllable = np.asarray(front_end.normalize(clip[None]))[0]
+    trimmed = syllable[: np.flatnonzero(syllable)[-1] + 1] if np.any(syllable) else syllable
     f0, voiced, _ = librosa.pyin(
         trimmed, fmin=50.0, fmax=500.0, sr=sample_rate, frame_length=1024, hop_length=160
     )
@@ -58,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_tone.datasets import load_corpus
 
     corpus = load_corpus(args.manifests, classes=4)
+    front_end = syllable_front_end(corpus.sample_rate)
     rng = np.random.default_rng(args.seed)
     print(f"{'speaker':<18} tone  clips  duration  F0 contour, semitones re 100 Hz")
     for speaker in corpus.speaker_names():
@@ -66,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             chosen = rng.choice(index, min(args.clips, index.size), replace=False)
             durations, contours = [], []
             for i in chosen:
-                duration, points = contour(corpus.waveforms[i], corpus.sample_rate)
+                duration, points = contour(corpus.waveforms[i], front_end)
                 durations.append(duration)
                 if points is not None:
                     contours.append(points)

@@ -1,4 +1,4 @@
-"""keras_tone.training: augmentation, metrics, reports, and (slow) tiny training runs."""
+"""Training: augmentation, features, metrics, reports, cards, and (slow) tiny training runs."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ import pytest
 import soundfile as sf
 from signals import voiced_syllable
 
-from keras_tone import training
+from keras_tone import ToneNetConfig, cards, evaluation, features, recipe, reports, training
 from keras_tone._keras import keras
-from keras_tone.training import Recipe
+from keras_tone.audio import pad_batch
+from keras_tone.recipe import Recipe
+from keras_tone.weights import read_config
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 TINY = Recipe(epochs=1, batch_size=8, copies=1, noise_probability=0.5, mixed_precision=False)
 
@@ -48,12 +49,12 @@ def tiny_corpus(tmp_path, monkeypatch):
 
 def test_augment_is_seeded_and_shifts_pitch():
     clip = voiced_syllable(1, seconds=0.5)
-    recipe = Recipe(pitch_semitones=12.0, noise_probability=0.0, tempo=(1.0, 1.0))
-    a = training.augment_waveform(clip, np.random.default_rng(3), recipe, 16000)
-    b = training.augment_waveform(clip, np.random.default_rng(3), recipe, 16000)
+    shift = Recipe(pitch_semitones=12.0, noise_probability=0.0, tempo=(1.0, 1.0))
+    a = features.augment_waveform(clip, np.random.default_rng(3), shift, 16000)
+    b = features.augment_waveform(clip, np.random.default_rng(3), shift, 16000)
     np.testing.assert_array_equal(a, b)
     lengths = {
-        len(training.augment_waveform(clip, np.random.default_rng(s), recipe, 16000))
+        len(features.augment_waveform(clip, np.random.default_rng(s), shift, 16000))
         for s in range(20)
     }
     # Resampling by 2**(+-1) changes the length between half and double.
@@ -63,10 +64,10 @@ def test_augment_is_seeded_and_shifts_pitch():
 
 def test_augment_noise_adds_lead_and_noise():
     clip = voiced_syllable(2, seconds=0.3, lead_silence=0.0)
-    recipe = Recipe(
+    noisy = Recipe(
         pitch_semitones=0.0, noise_probability=1.0, snr_db=(20.0, 20.0), tempo=(1.0, 1.0)
     )
-    out = training.augment_waveform(clip, np.random.default_rng(0), recipe, 16000)
+    out = features.augment_waveform(clip, np.random.default_rng(0), noisy, 16000)
     lead = len(out) - len(clip)
     assert 0 <= lead <= 0.3 * 16000
     noise = out[lead:] - clip
@@ -79,14 +80,14 @@ def test_augment_tempo_changes_length_not_pitch():
     t = np.arange(8000) / 16000
     clip = (0.3 * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32)
     slower = Recipe(pitch_semitones=0.0, noise_probability=0.0, tempo=(0.5, 0.5))
-    out = training.augment_waveform(clip, np.random.default_rng(0), slower, 16000)
+    out = features.augment_waveform(clip, np.random.default_rng(0), slower, 16000)
     assert abs(len(out) - 2 * len(clip)) <= 1024
     spectrum = np.abs(np.fft.rfft(out[2048:-2048] * np.hanning(len(out) - 4096)))
     peak_hz = np.argmax(spectrum) * 16000 / (len(out) - 4096)
     assert abs(peak_hz - 200.0) < 5.0, peak_hz
     off = Recipe(pitch_semitones=0.0, noise_probability=0.0, tempo=(1.0, 1.0))
     np.testing.assert_array_equal(
-        training.augment_waveform(clip, np.random.default_rng(0), off, 16000), clip
+        features.augment_waveform(clip, np.random.default_rng(0), off, 16000), clip
     )
 
 
@@ -94,7 +95,8 @@ def test_augment_tempo_changes_length_not_pitch():
 def test_card_retrain_command_reproduces_the_recipe(preset, flag):
     """blcu-5tone was trained before the tempo augmentation: its command turns it off."""
     report = json.loads((REPO / "weights" / preset / "report.json").read_text())
-    card = training.model_card(report, name=preset)
+    config = read_config(REPO / "weights" / preset / "config.json")
+    card = cards.model_card(report, name=preset, config=config)
     retrain = card[card.index("## Retrain") :]
     assert ("--tempo 1 1" in retrain) == flag
     assert retrain.count("keras-tone train") == 2
@@ -103,7 +105,7 @@ def test_card_retrain_command_reproduces_the_recipe(preset, flag):
 def test_metrics():
     y_true = np.array([0, 0, 1, 1, 2, 3])
     y_pred = np.array([0, 1, 1, 1, 2, 2])
-    m = training._metrics(y_true, y_pred, 4)
+    m = evaluation.metrics(y_true, y_pred, 4)
     assert m["accuracy"] == pytest.approx(4 / 6)
     assert m["confusion"][0] == [1, 1, 0, 0]
     assert m["recall"] == [0.5, 1.0, 1.0, 0.0]
@@ -112,9 +114,9 @@ def test_metrics():
 
 
 def test_format_report_evaluate_and_cv():
-    m = training._metrics(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 2]), 4)
-    evaluation = {"kind": "evaluate", "classes": 4, "overall": m, "per_speaker": {"spk": m}}
-    text = training.format_report(evaluation)
+    m = evaluation.metrics(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 2]), 4)
+    report = {"kind": "evaluate", "classes": 4, "overall": m, "per_speaker": {"spk": m}}
+    text = reports.format_report(report)
     assert "spk" in text and "75.0%" in text and "true\\pred" in text
     cv = {
         "kind": "cross_validate",
@@ -122,10 +124,24 @@ def test_format_report_evaluate_and_cv():
         "folds": {"spk": {"overall": m}},
         "summary": {"spk": 0.75},
     }
-    assert "worst 75.0%" in training.format_report(cv)
-    assert "| T1 |" in training.format_report(cv, markdown=True)
+    assert "worst 75.0%" in reports.format_report(cv)
+    assert "| T1 |" in reports.format_report(cv, markdown=True)
     with pytest.raises(ValueError, match="kind"):
-        training.format_report({"kind": "other", "classes": 4})
+        reports.format_report({"kind": "other", "classes": 4})
+
+
+def test_confusion_table_is_aligned():
+    """Every row of the text table has its cells under the header's columns."""
+    m = evaluation.metrics(np.array([0, 1, 2, 3] * 30), np.array([0, 1, 2, 3] * 30), 4)
+    table = reports._confusion_table(m, 4)
+    lines = table.splitlines()
+    assert lines[-1].split() == ["precision", "100.0%", "100.0%", "100.0%", "100.0%"]
+    header = lines[0].split()
+    assert header == ["true\\pred", "T1", "T2", "T3", "T4", "recall"]
+    column_ends = [lines[0].index(name) + len(name) for name in header[1:5]]
+    for line in lines[1:]:  # numbers end where their column's name ends
+        for end in column_ends:
+            assert line[end - 1] != " " and (end == len(line) or line[end] == " "), line
 
 
 def test_foreign_optimizer_is_refused(tiny_corpus, tmp_path):
@@ -169,8 +185,9 @@ def test_train_writes_preset_and_evaluates(tiny_corpus, tmp_path):
 
     # The preset is the waveform model; evaluate() reads it from the folder.
     model = ToneNet(weights=out / "model.weights.h5")
-    assert model.get_layer("syllable") is not None
-    again = training.evaluate(out, [tiny_corpus[1]])
+    assert model.get_layer("front_end") is not None
+    assert read_config(out / "config.json") == ToneNetConfig()
+    again = evaluation.evaluate(out, [tiny_corpus[1]])
     assert again["overall"]["confusion"] == report["validation"]["overall"]["confusion"]
 
 
@@ -192,7 +209,7 @@ def test_cross_validate_tiny(tiny_corpus, tmp_path):
     assert list(report["summary"]) == ["s2"]
     assert report["folds"]["s2"]["train_speakers"] == ["s1"]
     assert (tmp_path / "cv" / "fold-s2" / "model.weights.h5").is_file()
-    assert "Held out s2" in training.format_report(report)
+    assert "Held out s2" in reports.format_report(report)
 
 
 @pytest.mark.slow
@@ -232,18 +249,14 @@ def test_recipe_replace_keeps_defaults():
 
 def test_run_recipe_keeps_the_recipes_values_unless_overridden():
     mine = Recipe(epochs=3, batch_size=16)
-    kept = training._resolve_recipe(
-        mine, classes=4, epochs=None, batch_size=None, class_weighting=None
-    )
+    kept = recipe.resolve_recipe(mine, classes=4)
     assert (kept.epochs, kept.batch_size, kept.class_weighting) == (3, 16, "none")
-    overridden = training._resolve_recipe(
-        mine, classes=5, epochs=2, batch_size=None, class_weighting=None
-    )
+    overridden = recipe.resolve_recipe(mine, classes=5, epochs=2)
     assert (overridden.epochs, overridden.batch_size) == (2, 16)
     assert overridden.class_weighting == "balanced"
-    assert training._resolve_recipe(
-        None, classes=4, epochs=None, batch_size=None, class_weighting=None
-    ) == replace(Recipe(), class_weighting="none")
+    assert recipe.resolve_recipe(None, classes=4) == replace(Recipe(), class_weighting="none")
+    with pytest.raises(ValueError, match="Received: class_weighting='inverse'"):
+        recipe.resolve_recipe(None, classes=4, class_weighting="inverse")
 
 
 def test_front_end_matches_the_waveform_model():
@@ -255,9 +268,9 @@ def test_front_end_matches_the_waveform_model():
         voiced_syllable(1, seconds=0.7, lead_silence=0.3),
     ]
     model = ToneNet(weights=None, include_top=False)
-    cut = keras.Model(model.input, model.get_layer("log_mel").output)
-    expected = np.asarray(cut(training._pad(clips)))
-    got = training.FrontEnd(16000)(clips)
+    cut = keras.Model(model.input, model.get_layer("front_end").output)
+    expected = np.asarray(cut(pad_batch(clips)[0]))
+    got = features.FeatureExtractor(ToneNetConfig())(clips)
     np.testing.assert_allclose(got, expected, atol=0.01)  # dB
     for clip, row in zip(clips, got, strict=True):  # as each clip alone
         np.testing.assert_allclose(row, np.asarray(cut(clip[None]))[0], atol=0.01)

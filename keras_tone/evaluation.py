@@ -1,0 +1,143 @@
+"""Evaluation: accuracy, per-tone precision and recall, confusion matrices.
+
+`evaluate(weights, manifests)` scores a model on the labelled clips of corpus
+manifests, per speaker, per sex and overall. Clips that cannot be decoded
+are left out and listed in the report with the reason, so one broken file
+does not stop an evaluation.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from keras_tone import labels
+from keras_tone._keras import keras
+from keras_tone.audio import pad_batch
+from keras_tone.tonenet import WeightsHandle, load_model, model_sample_rate
+
+
+def metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> dict:
+    """Accuracy, per-class precision and recall, and the confusion matrix.
+
+    Returns:
+        `{"clips", "accuracy", "precision", "recall", "confusion"}`; precision
+        and recall per class, `None` where undefined; `confusion[i][j]` counts
+        the clips of class `i` predicted as `j`.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.evaluation import metrics
+        >>> m = metrics(np.array([0, 1, 1]), np.array([0, 1, 0]), 4)
+        >>> round(m["accuracy"], 3), m["recall"], m["confusion"].pop(1)
+        (0.667, [1.0, 0.5, None, None], [1, 1, 0, 0])
+    """
+    confusion = np.zeros((classes, classes), np.int64)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    support = confusion.sum(axis=1)
+    predicted = confusion.sum(axis=0)
+    diagonal = np.diag(confusion)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(support > 0, diagonal / np.maximum(support, 1), np.nan)
+        precision = np.where(predicted > 0, diagonal / np.maximum(predicted, 1), np.nan)
+    return {
+        "clips": int(len(y_true)),
+        "accuracy": float(diagonal.sum() / max(len(y_true), 1)),
+        "precision": [None if np.isnan(v) else float(v) for v in precision],
+        "recall": [None if np.isnan(v) else float(v) for v in recall],
+        "confusion": confusion.tolist(),
+    }
+
+
+def predict_corpus(model: keras.Model, corpus: Any, *, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities of every clip of a corpus, through the waveform model.
+
+    Clips are batched by length, so little padding goes through the model.
+    """
+    order = np.argsort([len(w) for w in corpus.waveforms], kind="stable")
+    probs = np.zeros((len(corpus), int(model.output_shape[-1])), np.float32)
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        batch, _ = pad_batch([corpus.waveforms[i] for i in index])
+        probs[index] = np.asarray(model(batch, training=False))
+    return probs
+
+
+def evaluate(
+    weights: WeightsHandle | keras.Model,
+    manifests: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    batch_size: int = 64,
+    cache_dir: str | os.PathLike | None = None,
+) -> dict:
+    """Accuracy, per-tone precision/recall and confusion matrix, per speaker and overall.
+
+    Args:
+        weights: anything `keras_tone.load_model` accepts: a preset name, an
+            `hf://` handle, a preset folder, a `.weights.h5` file, or a
+            waveform ToneNet `keras.Model`.
+        manifests: manifest CSV(s) of the clips to classify. A 4-class model
+            is evaluated on tones 1-4 only; a 5-class model on all five.
+        batch_size: clips per forward pass.
+        cache_dir: decoded-audio cache (see `keras_tone.datasets.load_corpus`).
+
+    Returns:
+        `{"kind": "evaluate", "classes", "class_names", "overall": metrics,
+        "per_speaker": {speaker: metrics}, "per_sex": {sex: metrics},
+        "unreadable": [{"path", "reason"}, ...]}`; each metrics dict is what
+        `metrics` returns. The unreadable clips are not scored.
+
+    Raises:
+        ValueError: no clip of the manifests can be scored.
+    """
+    from keras_tone.datasets import load_corpus
+
+    model = load_model(weights)
+    classes = int(model.output_shape[-1])
+    corpus = load_corpus(
+        as_list(manifests),
+        classes=classes,
+        sample_rate=model_sample_rate(model),
+        cache_dir=cache_dir,
+        progress=False,
+    )
+    if len(corpus) == 0:
+        raise ValueError(
+            "The manifests hold no clips that can be scored"
+            + (f" ({len(corpus.unreadable)} could not be read)." if corpus.unreadable else ".")
+        )
+    predicted = predict_corpus(model, corpus, batch_size=batch_size).argmax(axis=1)
+    return evaluation_report(corpus, predicted, classes)
+
+
+def evaluation_report(corpus: Any, predicted: np.ndarray, classes: int) -> dict:
+    """The report of `evaluate` for a corpus and the predicted class of each clip."""
+    report: dict[str, Any] = {
+        "kind": "evaluate",
+        "classes": classes,
+        "class_names": labels.class_names(classes),
+        "overall": metrics(corpus.labels, predicted, classes),
+        "per_speaker": {},
+        "per_sex": {},
+        "unreadable": [{"path": path, "reason": reason} for path, reason in corpus.unreadable],
+    }
+    for speaker in corpus.speaker_names():
+        mask = corpus.speakers == speaker
+        report["per_speaker"][speaker] = metrics(corpus.labels[mask], predicted[mask], classes)
+    for sex in sorted(set(corpus.sexes.tolist())):
+        mask = corpus.sexes == sex
+        report["per_sex"][sex] = metrics(corpus.labels[mask], predicted[mask], classes)
+    return report
+
+
+def as_list(manifests: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
+    """One manifest or several, as a list of paths."""
+    if isinstance(manifests, (str, os.PathLike)):
+        return [os.fspath(manifests)]
+    return [os.fspath(m) for m in manifests]
+
+
+__all__ = ["evaluate", "evaluation_report", "metrics", "predict_corpus"]
