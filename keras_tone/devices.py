@@ -51,7 +51,7 @@ def configure_gpu_memory(*, growth: bool = True, limit_mb: int | None = None) ->
     """
     if limit_mb is not None and not limit_mb > 0:
         raise ValueError(
-            f"limit_mb must be a positive number of MiB; received limit_mb={limit_mb}."
+            f"limit_mb must be a positive number of MiB. Received: limit_mb={limit_mb}"
         )
     import tensorflow as tf
 

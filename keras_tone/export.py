@@ -112,7 +112,7 @@ def export(
         TensorShape([2, 4])
     """
     if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}; received format={format!r}.")
+        raise ValueError(f"format must be one of {FORMATS}. Received: format={format!r}")
     if format == "onnx":
         _import_onnx_tools()  # fail before any work
     spec = _input_spec(model, samples=samples, batch_size=batch_size)
@@ -146,7 +146,7 @@ def run_artefact(path: str | os.PathLike, format: str, inputs: np.ndarray) -> np
         (3, 4)
     """
     if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}; received format={format!r}.")
+        raise ValueError(f"format must be one of {FORMATS}. Received: format={format!r}")
     inputs = np.ascontiguousarray(inputs, dtype="float32")
     if format == "saved_model":
         loaded = tf.saved_model.load(str(path))  # keep it alive while serve() runs
@@ -172,8 +172,8 @@ def _input_spec(model: Any, *, samples: int | None, batch_size: int | None) -> t
     if not isinstance(model, keras.Model):
         raise TypeError(
             "export() takes a keras.Model of the Keras that keras_tone uses "
-            f"(tensorflow.keras); received {type(model).__module__}."
-            f"{type(model).__qualname__}."
+            f"(tensorflow.keras). Received: model of type {type(model).__module__}."
+            f"{type(model).__qualname__}"
         )
     try:
         inputs, outputs = model.inputs, model.outputs
@@ -201,12 +201,14 @@ def _input_spec(model: Any, *, samples: int | None, batch_size: int | None) -> t
         if int(samples) < 1 or (shape[1] is not None and shape[1] != int(samples)):
             raise ValueError(
                 f"samples must be a positive integer matching the model's input "
-                f"length {shape[1]}; received samples={samples}."
+                f"length {shape[1]}. Received: samples={samples}"
             )
         shape[1] = int(samples)
     if batch_size is not None:
         if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be positive or None; received {batch_size}.")
+            raise ValueError(
+                f"batch_size must be positive or None. Received: batch_size={batch_size}"
+            )
         shape[0] = int(batch_size)
     if inputs[0].dtype not in ("float32", tf.float32):
         raise ValueError(

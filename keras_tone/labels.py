@@ -21,8 +21,8 @@ def class_names(classes: int) -> list[str]:
     """Names of the `classes` tone classes (4: tones 1-4; 5: with the neutral tone)."""
     if classes not in SUPPORTED_CLASSES:
         raise ValueError(
-            f"keras_tone knows tone models with {SUPPORTED_CLASSES} classes; "
-            f"received classes={classes}."
+            f"keras_tone knows tone models with {SUPPORTED_CLASSES} classes. "
+            f"Received: classes={classes}"
         )
     return list(TONE_NAMES[:classes])
 
@@ -54,12 +54,11 @@ def decode_predictions(preds: np.ndarray, top: int = 4) -> list[list[tuple[int, 
         raise ValueError(
             "decode_predictions expects a batch of predictions of shape "
             f"[batch, classes] with classes in {SUPPORTED_CLASSES} (tones 1-4, "
-            f"or 1-4 and the neutral tone); received shape {preds.shape}. "
-            "Pass the output of `model.predict` of a ToneNet model with "
-            "include_top=True."
+            "or 1-4 and the neutral tone). Pass the output of `model.predict` of a "
+            f"ToneNet model with include_top=True. Received: preds.shape={preds.shape}"
         )
     if top < 1:
-        raise ValueError(f"top must be >= 1; received top={top}.")
+        raise ValueError(f"top must be >= 1. Received: top={top}")
     names = class_names(preds.shape[1])
     results = []
     for row in preds:

@@ -148,7 +148,7 @@ def test_feature_input_model_exports(tmp_path):
 
 
 def test_unknown_format_is_refused(model, tmp_path):
-    with pytest.raises(ValueError, match=r"format must be one of .*received format='coreml'"):
+    with pytest.raises(ValueError, match=r"format must be one of .*Received: format='coreml'"):
         export(model, tmp_path / "m", format="coreml")
 
 
