@@ -2,8 +2,8 @@
 
 Each benchmark runs in its own fresh process. The figures between the
 `<!-- results:start -->` and `<!-- results:end -->` markers of
-benchmarks/README.md are replaced with this run's (pass `--no-readme` to keep
-the file as it is).
+benchmarks/README.md are replaced with this run's, and `bench_cli.py`
+rewrites its own section (pass `--no-readme` to keep the file as it is).
 
 Example:
     $ python benchmarks/run_all.py
@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
             "bench_tonenet.py",
             Path(tmp) / "tonenet.json",
             [*rounds, "--cold-runs", "1" if args.quick else "3"],
+        )
+        cli_rounds = ["--rounds", "5" if args.quick else "21"]
+        _run(
+            "bench_cli.py",
+            Path(tmp) / "cli.json",
+            cli_rounds + ([] if args.no_readme else ["--readme"]),
         )
     import bench_layers
     import bench_tonenet

@@ -1,4 +1,4 @@
-"""The `keras-tone` command line, in-process (`main([...])`) and as `python -m keras_tone`.
+"""The `keras-tone` command line, in-process (`main([...])`) and as a subprocess.
 
 Clips are made here: vowel-like harmonic signals that follow the F0 contour
 of each tone (numpy + soundfile), and, where espeak-ng is installed, the
@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -65,15 +64,16 @@ def bad_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def weights_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A preset folder with a randomly initialised 4-class ToneNet."""
-    from keras_tone import ToneNet, weights
+    from keras_tone import ToneNet, ToneNetConfig, weights
 
     folder = tmp_path_factory.mktemp("preset")
-    weights.save_preset(ToneNet(weights=None), folder, classes=4, card="# test weights\n")
+    model = ToneNet(weights=None)
+    weights.save_preset(model, folder, config=ToneNetConfig(), card="# test weights\n")
     return folder / weights.WEIGHTS_NAME
 
 
 def run_main(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    from keras_tone.cli import main
+    from keras_tone_cli import main
 
     status = main(argv)
     out, err = capsys.readouterr()
@@ -81,11 +81,13 @@ def run_main(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, 
 
 
 def error_lines(err: str) -> list[str]:
-    """stderr lines that are not TensorFlow's start-up logging."""
+    """stderr lines that are not TensorFlow's start-up logging nor warnings."""
     return [
         line
         for line in err.splitlines()
-        if line.strip() and not line.startswith(("I0000", "E0000", "W0000", "WARNING: All log"))
+        if line.strip()
+        and not line.startswith(("I0000", "E0000", "W0000", "WARNING: All log"))
+        and ": warning: " not in line
     ]
 
 
@@ -111,6 +113,27 @@ def test_version(capsys: pytest.CaptureFixture) -> None:
     status, out, _ = run_main(["--version"], capsys)
     assert status == 0
     assert out.strip() == f"keras-tone {keras_tone.__version__}"
+
+
+def test_front_door_imports_only_the_standard_library() -> None:
+    """`keras-tone --help` and `--version` must not wait for TensorFlow."""
+    code = (
+        "import sys, keras_tone_cli; keras_tone_cli.main(['--version']);"
+        "keras_tone_cli.build_parser();"
+        "heavy = [m for m in ('keras_tone', 'tensorflow', 'numpy', 'keras') if m in sys.modules];"
+        "print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_predict_help_names_the_suffixes_it_walks(capsys: pytest.CaptureFixture) -> None:
+    from keras_tone.inference import AUDIO_SUFFIXES
+
+    _, out, _ = run_main(["predict", "--help"], capsys)
+    text = " ".join(out.split())
+    assert ", ".join(AUDIO_SUFFIXES[:-1]) + " and " + AUDIO_SUFFIXES[-1] in text
 
 
 @pytest.mark.parametrize(
@@ -174,6 +197,9 @@ def test_predict_json_reports_and_skips_bad_files(
     assert any(str(bad_clip) in line and "Could not decode" in line for line in errors), err
     assert errors[-1] == "keras-tone predict: 1 of 3 inputs failed"
     assert "Traceback" not in err
+    warnings = [line for line in err.splitlines() if ": warning: " in line]
+    assert warnings and all(line.startswith("keras-tone predict: warning: ") for line in warnings)
+    assert "match no registered preset" in warnings[0]  # random weights, loaded by path
 
 
 def test_predict_csv_with_preset_folder(
@@ -210,7 +236,7 @@ def test_predict_csv_with_preset_folder(
 def test_predict_progress_bar_for_many_files(
     clip_dir: Path, weights_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from keras_tone.cli import PROGRESS_MIN_FILES
+    from keras_tone.commands import PROGRESS_MIN_FILES
 
     for i in range(PROGRESS_MIN_FILES):
         shutil.copy(clip_dir / "sweep3.wav", tmp_path / f"clip{i:02d}.wav")
@@ -305,6 +331,17 @@ def test_plot_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     assert error_lines(err) == [f"keras-tone plot: error: no such file: {tmp_path / 'nope.wav'}"]
 
 
+def test_plot_unreadable_file_is_one_line(bad_clip: Path, tmp_path: Path, capsys) -> None:
+    """As in predict: one line that names the file and the reason, no decoder warnings."""
+    pytest.importorskip("matplotlib")
+    argv = ["plot", str(bad_clip), "-o", str(tmp_path / "x.png"), "--weights", "none"]
+    status, out, err = run_main(argv, capsys)
+    assert status == 1 and out == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith(f"keras-tone plot: error: {bad_clip}: Could not decode"), line
+    assert not (tmp_path / "x.png").exists()
+
+
 # --------------------------------------------------------------------------- doctor
 
 
@@ -318,6 +355,7 @@ def test_doctor(capsys: pytest.CaptureFixture) -> None:
     assert tf.__version__ in out
     assert "keras._tf_keras.keras" in out or "resolves to module" in out
     assert "Hugging Face cache" in out and "Visible GPUs" in out
+    assert "Preset blcu-5tone" in out and "loads offline (bundled:" in out and "5 classes" in out
     if status == 0:
         assert out.strip().endswith("No problems found.")
     else:
@@ -331,6 +369,27 @@ def test_doctor_flags_legacy_keras(
     status, out, _ = run_main(["doctor"], capsys)
     assert status == 1
     assert "TF_USE_LEGACY_KERAS='1' makes tf.keras the legacy Keras 2" in out
+
+
+def test_doctor_builds_each_preset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A preset whose files pass their sha256 check but do not build into a model is a problem."""
+    from keras_tone import ToneNet, ToneNetConfig, presets, weights
+
+    folder = tmp_path / "bundled" / "broken"
+    five = ToneNet(weights=None, classes=5)
+    weights.save_preset(five, folder, config=ToneNetConfig(classes=5), card="# broken\n")
+    (folder / "config.json").write_text(ToneNetConfig().to_json())  # says 4 classes
+    entry = presets.preset_entry(folder, repo_id="someone/broken", description="broken")
+    monkeypatch.setattr(presets, "PRESETS", {**presets.PRESETS, "broken": entry})
+    monkeypatch.setattr(weights, "_bundled_roots", lambda: [tmp_path / "bundled"])
+    assert weights.resolve_weights("broken").source == "bundled"  # the files are all there
+    status, out, _ = run_main(["doctor"], capsys)
+    assert status == 1
+    [line] = [line for line in out.splitlines() if line.startswith("Preset broken")]
+    assert "NOT available offline" in line
+    assert "preset 'broken' cannot be loaded: ValueError" in out
 
 
 def test_configure_gpu_memory() -> None:
@@ -349,71 +408,68 @@ def test_configure_gpu_memory() -> None:
 
 
 @pytest.fixture
-def fake_training(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
-    """Stands in for keras_tone.training and records how the CLI calls it."""
-    import keras_tone
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple, dict]]:
+    """Records how the CLI calls keras_tone.training (which is not run)."""
+    from keras_tone import training
 
-    calls: list[tuple[str, tuple, dict]] = []
+    recorded: list[tuple[str, tuple, dict]] = []
+    m = {"clips": 1, "accuracy": 0.9, "precision": [0.9] * 4, "recall": [0.9] * 4}
+    m["confusion"] = [[1, 0, 0, 0]] * 4
+    report = {"kind": "cross_validate", "classes": 4, "folds": {"a": {"overall": m}}}
+    report["summary"] = {"a": 0.9}
 
-    def record(name: str, result: dict):
+    def record(name: str):
         def function(*args, **kwargs):
-            calls.append((name, args, kwargs))
-            return result
+            recorded.append((name, args, kwargs))
+            return report
 
         return function
 
-    from keras_tone.training import Recipe
-
-    module = types.ModuleType("keras_tone.training")
-    module.Recipe = Recipe
-    module.train = record("train", {"accuracy": 0.9})
-    module.cross_validate = record("cross_validate", {"folds": {"a": 0.8}})
-    module.evaluate = record(
-        "evaluate", {"accuracy": np.float64(0.75), "confusion": np.eye(4, dtype=int)}
-    )
-    module.format_report = lambda report: f"REPORT {sorted(report)}"
-    monkeypatch.setitem(sys.modules, "keras_tone.training", module)
-    monkeypatch.setattr(keras_tone, "training", module, raising=False)
-    return types.SimpleNamespace(module=module, calls=calls)
+    monkeypatch.setattr(training, "train", record("train"))
+    monkeypatch.setattr(training, "cross_validate", record("cross_validate"))
+    return recorded
 
 
-def test_train_calls_training(fake_training, tmp_path: Path, capsys) -> None:
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text("path,syllable,tone,speaker,sex\n")
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "manifest.csv"
+    path.write_text("path,syllable,tone,speaker,sex\n")
+    return path
+
+
+def test_train_calls_training(calls, manifest: Path, tmp_path: Path, capsys) -> None:
     argv = ["train", str(manifest), "-o", str(tmp_path / "out"), "--epochs", "3", "--seed", "7"]
     status, out, err = run_main(argv, capsys)
     assert status == 0, err
-    assert fake_training.calls == [
+    assert calls == [
         ("train", ([str(manifest)], str(tmp_path / "out")), {"classes": 4, "seed": 7, "epochs": 3})
     ]
-    assert out.strip() == "REPORT ['accuracy']"
+    assert "Leave-one-speaker-out" in out  # format_report of what train returned
 
     argv = ["train", str(manifest), "-o", "cv", "--loso", "--classes", "5", "--batch-size", "8"]
     status, out, _ = run_main(argv, capsys)
     assert status == 0
-    assert fake_training.calls[-1] == (
+    assert calls[-1] == (
         "cross_validate",
         ([str(manifest)], "cv"),
         {"classes": 5, "seed": 0, "batch_size": 8, "compare_classes": 4},
     )
 
 
-def test_train_tempo_option(fake_training, tmp_path: Path, capsys) -> None:
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text("path,syllable,tone,speaker,sex\n")
+def test_train_tempo_option(calls, manifest: Path, capsys) -> None:
+    from keras_tone.recipe import Recipe
+
     status, _, err = run_main(["train", str(manifest), "-o", "out", "--tempo", "1", "1"], capsys)
     assert status == 0, err
-    assert fake_training.calls[-1][2]["recipe"] == fake_training.module.Recipe(tempo=(1.0, 1.0))
+    assert calls[-1][2]["recipe"] == Recipe(tempo=(1.0, 1.0))
     status, _, err = run_main(["train", str(manifest), "-o", "out", "--tempo", "2", "1"], capsys)
     assert status == 2 and "LOW <= HIGH" in err
     status, _, err = run_main(["train", str(manifest), "-o", "out", "--tempo", "0", "1"], capsys)
     assert status == 2 and "expected a positive number" in err
 
 
-def test_train_passes_the_recipe_options(fake_training, tmp_path: Path, capsys) -> None:
+def test_train_passes_the_recipe_options(calls, manifest: Path, tmp_path: Path, capsys) -> None:
     """Every option of scripts/train_blcu.sh reaches `train` / `cross_validate`."""
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text("path,syllable,tone,speaker,sex\n")
     licences = tmp_path / "licences.json"
     licences.write_text('{"a": "CC0"}')
     notes = tmp_path / "notes.md"
@@ -424,7 +480,7 @@ def test_train_passes_the_recipe_options(fake_training, tmp_path: Path, capsys) 
     argv += ["--neutral-from", "a", "b", "--speakers", "a", "--class-weighting", "none"]
     status, _, err = run_main(argv, capsys)
     assert status == 0, err
-    assert fake_training.calls[-1][2] == {
+    assert calls[-1][2] == {
         "classes": 5,
         "seed": 0,
         "neutral_speakers": ["a", "b"],
@@ -437,7 +493,7 @@ def test_train_passes_the_recipe_options(fake_training, tmp_path: Path, capsys) 
     argv += ["--loso-report", str(loso)]
     status, _, err = run_main(argv, capsys)
     assert status == 0, err
-    assert fake_training.calls[-1] == (
+    assert calls[-1] == (
         "train",
         ([str(manifest)], "out"),
         {
@@ -460,18 +516,14 @@ def test_train_passes_the_recipe_options(fake_training, tmp_path: Path, capsys) 
         (["--class-weighting", "auto"], "argument --class-weighting: invalid choice"),
     ],
 )
-def test_train_option_errors(fake_training, tmp_path: Path, capsys, extra, message) -> None:
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text("path,syllable,tone,speaker,sex\n")
+def test_train_option_errors(calls, manifest: Path, capsys, extra, message) -> None:
     status, _, err = run_main(["train", str(manifest), "-o", "out", *extra], capsys)
     assert status == 2
     assert len(error_lines(err)) == 1 and message in err
-    assert fake_training.calls == []
+    assert calls == []
 
 
-def test_train_unreadable_licences(fake_training, tmp_path: Path, capsys) -> None:
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text("path,syllable,tone,speaker,sex\n")
+def test_train_unreadable_licences(calls, manifest: Path, tmp_path: Path, capsys) -> None:
     bad = tmp_path / "licences.json"
     bad.write_text("{not json")
     status, _, err = run_main(["train", str(manifest), "-o", "o", "--licences", str(bad)], capsys)
@@ -480,18 +532,13 @@ def test_train_unreadable_licences(fake_training, tmp_path: Path, capsys) -> Non
 
 
 def test_card_rewrites_the_model_card(tmp_path: Path, capsys) -> None:
-    pytest.importorskip("keras_tone.training")
     preset = tmp_path / "my-preset"
     preset.mkdir()
     status, _, err = run_main(["card", "--preset", str(preset)], capsys)
     assert status == 1 and "no report.json" in err
-    for shipped in ("blcu", "blcu-5tone"):
-        source = Path(__file__).parent.parent / "weights" / shipped / "report.json"
-        if source.is_file():
-            break
-    else:
-        pytest.skip("no shipped report.json")
-    shutil.copy(source, preset / "report.json")
+    source = Path(__file__).parent.parent / "weights" / "blcu-5tone"
+    for name in ("report.json", "config.json"):
+        shutil.copy(source / name, preset / name)
     notes = tmp_path / "notes.md"
     notes.write_text("## A note of ours\n")
     argv = ["card", "--preset", str(preset), "--name", "mine", "--card-notes", str(notes)]
@@ -501,20 +548,44 @@ def test_card_rewrites_the_model_card(tmp_path: Path, capsys) -> None:
     assert out.strip() == str(preset / "README.md")
     assert "A note of ours" in card and "keras-tone-mine" in card
     assert "keras-tone train" in card and "keras_tone.training" not in card
+    assert 'ToneNet(weights="mine")' in card and "16000 Hz" in card
 
 
-def test_evaluate_calls_training(fake_training, tmp_path: Path, capsys) -> None:
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text("path,syllable,tone,speaker,sex\n")
+@pytest.fixture
+def corpus_manifest(clip_dir: Path, bad_clip: Path, tmp_path: Path, monkeypatch) -> Path:
+    """The four sweeps, labelled with their tones, and one clip that cannot be decoded."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    rows = ["path,syllable,tone,speaker,sex"]
+    rows += [f"{clip_dir / f'sweep{tone}.wav'},a,{tone},spk,F" for tone in CONTOURS]
+    rows.append(f"{bad_clip},a,2,spk,F")
+    path = tmp_path / "corpus" / "manifest.csv"
+    path.parent.mkdir()
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("weights", ["blcu", "preset folder", ".weights.h5"])
+def test_evaluate_scores_what_it_can_read(
+    weights: str, corpus_manifest: Path, weights_file: Path, bad_clip: Path, tmp_path, capsys
+) -> None:
+    """`--weights` takes what its help says; an unreadable clip is reported, the rest scored."""
+    handle = {"blcu": "blcu", "preset folder": str(weights_file.parent)}.get(
+        weights, str(weights_file)
+    )
     report = tmp_path / "reports" / "eval.json"
-    argv = ["evaluate", "--weights", "w.h5", str(manifest), "--json", str(report)]
+    argv = ["evaluate", "--weights", handle, str(corpus_manifest), "--json", str(report)]
     status, out, err = run_main(argv, capsys)
     assert status == 0, err
-    assert fake_training.calls == [("evaluate", ("w.h5", [str(manifest)]), {})]
-    assert out.strip() == "REPORT ['accuracy', 'confusion']"
+    errors = error_lines(err)
+    assert errors[0].startswith(f"keras-tone evaluate: {bad_clip}: Could not decode"), err
+    assert errors[-1] == (
+        "keras-tone evaluate: 1 clips could not be read and are not scored (4 are)"
+    )
     written = json.loads(report.read_text())
-    assert written["accuracy"] == 0.75
-    assert written["confusion"] == np.eye(4, dtype=int).tolist()
+    assert written["overall"]["clips"] == 4
+    assert written["unreadable"][0]["path"] == str(bad_clip)
+    assert "Could not decode" in written["unreadable"][0]["reason"]
+    assert "precision" in out and "== Confusion: ALL ==" in out
 
 
 def test_train_missing_manifest(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -529,13 +600,19 @@ def test_train_missing_manifest(tmp_path: Path, capsys: pytest.CaptureFixture) -
 def run_module(
     *args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None
 ) -> subprocess.CompletedProcess:
-    """`python -m keras_tone ARGS` with this checkout first on the path."""
+    """`keras-tone ARGS` (the script, else `python -m keras_tone_cli`), this checkout first.
+
+    The environment is the caller's, without TF_CPP_MIN_LOG_LEVEL: the CLI keeps
+    TensorFlow quiet itself.
+    """
     env = {**os.environ, **(env or {})}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     env.pop("TF_USE_LEGACY_KERAS", None)
+    script = Path(sys.executable).with_name("keras-tone")
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "keras_tone_cli"]
     return subprocess.run(
-        [sys.executable, "-m", "keras_tone", *args],
+        [*command, *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -545,8 +622,18 @@ def run_module(
     )
 
 
+def test_readme_command_prints_the_table_and_nothing_on_stderr() -> None:
+    """The README's first command, as a user runs it: its table, and a silent stderr."""
+    readme = (REPO / "README.md").read_text()
+    shown = readme.split("It prints", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    done = run_module("predict", "tests/data/", cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout == shown
+
+
+@pytest.mark.slow
 def test_module_predict(clip_dir: Path, bad_clip: Path, weights_file: Path) -> None:
-    """The one subprocess run of the default suite: python -m keras_tone predict."""
     done = run_module(
         "predict", str(clip_dir), str(bad_clip), "--weights", str(weights_file), "--format", "json"
     )
@@ -557,6 +644,18 @@ def test_module_predict(clip_dir: Path, bad_clip: Path, weights_file: Path) -> N
     errors = error_lines(done.stderr)
     assert any("broken.wav" in line for line in errors), done.stderr
     assert errors[-1] == "keras-tone predict: 1 of 6 inputs failed"
+    assert not [line for line in done.stderr.splitlines() if line.startswith(("I0000", "E0000"))]
+
+
+@pytest.mark.slow
+def test_module_debug_shows_tensorflow_logging(clip_dir: Path, weights_file: Path) -> None:
+    done = run_module("predict", str(clip_dir / "sweep1.wav"), "--weights", str(weights_file))
+    quiet = done.stderr
+    done = run_module(
+        "predict", str(clip_dir / "sweep1.wav"), "--weights", str(weights_file), "--debug"
+    )
+    assert done.returncode == 0
+    assert len(done.stderr) > len(quiet)
 
 
 @pytest.fixture(scope="module")
@@ -624,8 +723,7 @@ def test_module_doctor() -> None:
 
 @pytest.mark.slow
 def test_module_train_and_evaluate(espeak_dir: Path, tmp_path: Path) -> None:
-    """A real (tiny) training run, where keras_tone.training exists."""
-    pytest.importorskip("keras_tone.training")
+    """A real (tiny) training run, then its preset folder evaluated."""
     manifest = tmp_path / "manifest.csv"
     rows = ["path,syllable,tone,speaker,sex"]
     for tone in (1, 2, 3, 4):
@@ -650,10 +748,9 @@ def test_module_train_and_evaluate(espeak_dir: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (out / "model.weights.h5").is_file() and (out / "config.json").is_file()
-    weights = out / "model.weights.h5"
     report = tmp_path / "eval.json"
     done = run_module(
-        "evaluate", "--weights", str(weights), str(manifest), "--json", str(report), env=cache
+        "evaluate", "--weights", str(out), str(manifest), "--json", str(report), env=cache
     )
     assert done.returncode == 0, done.stderr
     written = json.loads(report.read_text())

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_tone import ToneNet, weights
+from keras_tone import ToneNet, ToneNetConfig, presets, weights
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PRESET = "wheel-test"
@@ -49,22 +49,26 @@ def test_wheel_bundles_presets_and_loads_them_offline(tmp_path):
     # A copy of the source tree with one extra preset, registered as bundled-only.
     source = tmp_path / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(REPO_ROOT / "keras_tone", source / "keras_tone", ignore=ignore)
+    for package in ("keras_tone", "keras_tone_cli"):
+        shutil.copytree(REPO_ROOT / package, source / package, ignore=ignore)
     shutil.copy(REPO_ROOT / "pyproject.toml", source)
     if (REPO_ROOT / "weights").is_dir():
         shutil.copytree(REPO_ROOT / "weights", source / "weights", ignore=ignore)
     readme = REPO_ROOT / "README.md"
     (source / "README.md").write_text(readme.read_text() if readme.is_file() else "# keras-tone\n")
     folder = weights.save_preset(
-        ToneNet(weights=None), source / "weights" / PRESET, classes=4, card="# wheel test\n"
+        ToneNet(weights=None),
+        source / "weights" / PRESET,
+        config=ToneNetConfig(),
+        card="# wheel test\n",
     )
     spec = importlib.util.spec_from_file_location(
         "publish_weights", REPO_ROOT / "scripts" / "publish_weights.py"
     )
     publish = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(publish)
-    entry = weights.preset_entry(folder, repo_id="keras-tone/wheel-test")
-    publish.write_entry(PRESET, entry, source / "keras_tone" / "weights.py")
+    entry = presets.preset_entry(folder, repo_id="keras-tone/wheel-test")
+    publish.write_entry(PRESET, entry, source / "keras_tone" / "presets.json")
 
     # Build the wheel and look inside.
     dist = tmp_path / "dist"
@@ -83,8 +87,11 @@ def test_wheel_bundles_presets_and_loads_them_offline(tmp_path):
     (wheel,) = dist.glob("keras_tone-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     bundled = f"keras_tone/_bundled_weights/{PRESET}"
-    for name in ("model.weights.h5", "config.json", "README.md"):
+    for name in ("model.weights.h5", "config.json", "metadata.json", "README.md"):
         assert f"{bundled}/{name}" in names, sorted(names)
+    assert {"keras_tone/presets.json", "keras_tone_cli/__init__.py"} <= names
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert "keras-tone = keras_tone_cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
     # Install it (no dependencies: they come from this environment) and load offline.
     site = tmp_path / "site"

@@ -7,12 +7,9 @@ Markers (HTML comments, so a page reads sensibly without the hook):
   into plain text (they point into the Hub repository, not into the site).
   Until the card exists, a note says that it will appear there.
 * `<!-- cli-help: COMMAND -->`: the `--help` text of `keras-tone COMMAND`
-  (`-` for the top level), from `keras_tone/cli.py`'s parser. cli.py is
-  loaded by path: it imports only the standard library at module level, so
-  the build does not import TensorFlow.
-* `<!-- api-if-present: MODULE -->`: `::: MODULE` (mkdocstrings) when the
-  module's file exists, else a note; for modules that are still being
-  written.
+  (`-` for the top level), from the parser of `keras_tone_cli`. It is loaded
+  by path: it imports only the standard library, so the build does not
+  import TensorFlow.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-_MARKER = re.compile(r"<!--\s*(model-card|cli-help|api-if-present):\s*(\S+)\s*-->")
+_MARKER = re.compile(r"<!--\s*(model-card|cli-help):\s*(\S+)\s*-->")
 _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.DOTALL)
 _RELATIVE_LINK = re.compile(r"(!?)\[([^\]]*)\]\((?!https?://|mailto:|#)([^)\s]+)\)")
 _HEADING = re.compile(r"^(#{1,5}) ", re.MULTILINE)
@@ -39,9 +36,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001
 def _expand(kind: str, argument: str) -> str:
     if kind == "model-card":
         return model_card(argument)
-    if kind == "cli-help":
-        return "```text\n" + cli_help(None if argument == "-" else argument).rstrip() + "\n```"
-    return api_if_present(argument)
+    return "```text\n" + cli_help(None if argument == "-" else argument).rstrip() + "\n```"
 
 
 def model_card(name: str) -> str:
@@ -62,7 +57,7 @@ def model_card(name: str) -> str:
 
 def cli_help(command: str | None) -> str:
     spec = importlib.util.spec_from_file_location(
-        "_keras_tone_cli_docs", ROOT / "keras_tone" / "cli.py"
+        "_keras_tone_cli_docs", ROOT / "keras_tone_cli" / "__init__.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -85,13 +80,3 @@ def cli_help(command: str | None) -> str:
         else:
             os.environ["COLUMNS"] = previous
     return buffer.getvalue()
-
-
-def api_if_present(module: str) -> str:
-    path = ROOT.joinpath(*module.split("."))
-    if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
-        return (
-            f"::: {module}\n    options:\n      show_root_heading: false\n"
-            "      show_root_toc_entry: false\n      heading_level: 3"
-        )
-    return f'!!! note "`{module}`"\n\n    Not in this version yet.'

@@ -1,0 +1,370 @@
+"""The commands of `keras-tone`, run by `keras_tone_cli.main` once it has parsed them.
+
+Each command takes the parsed arguments, calls the library and returns the
+exit status; a failure to report as one line is a `CommandError`. `run`
+keeps normal runs quiet: TensorFlow's Python logging is cut to errors and
+only keras_tone's warnings about weights (`keras_tone.presets.WeightsWarning`)
+are shown, as one line each (`--debug` shows every warning).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: `predict` shows a progress bar on stderr from this many files on.
+PROGRESS_MIN_FILES = 10
+
+
+class CommandError(Exception):
+    """A failure to report as one line on stderr, with an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command that `args` names (`args.command`); return the exit status."""
+    handler = {
+        "predict": predict,
+        "plot": plot,
+        "doctor": doctor,
+        "train": train,
+        "evaluate": evaluate,
+        "card": card,
+    }[args.command]
+    if not args.debug:
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from keras_tone.presets import WeightsWarning
+
+    with warnings.catch_warnings():
+        if not args.debug:  # only what keras_tone has to say about the weights
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("default", WeightsWarning)
+        warnings.showwarning = _warning_line(args.prefix)
+        return int(handler(args) or EXIT_OK)
+
+
+def _warning_line(prefix: str) -> Any:
+    def show(message: Any, category: type, *_: Any, **__: Any) -> None:
+        error_line(f"{prefix}: warning: {message}")
+
+    return show
+
+
+def error_line(message: str, stream: TextIO | None = None) -> None:
+    """Print `message` on one line (whitespace collapsed) to stderr."""
+    print(" ".join(str(message).split()), file=sys.stderr if stream is None else stream)
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _configure_devices(args: argparse.Namespace) -> None:
+    from keras_tone.devices import configure_gpu_memory
+
+    try:
+        configure_gpu_memory(growth=True, limit_mb=args.gpu_memory_limit)
+    except RuntimeError as error:  # GPUs already initialised: not fatal for the CLI
+        error_line(f"{args.prefix}: warning: {error}")
+
+
+def _load(args: argparse.Namespace) -> Any:
+    """The model that `--weights` names, on the devices `--gpu-memory-limit` allows."""
+    from keras_tone import load_model
+    from keras_tone.presets import list_presets
+
+    _configure_devices(args)
+    try:
+        return load_model(args.weights)
+    except (OSError, ValueError) as error:
+        message = " ".join(str(error).split()).rstrip(".")
+        raise CommandError(
+            f"cannot load the weights {args.weights!r}: {message}. Pass --weights with a "
+            f"preset name (known presets: {', '.join(list_presets())}), an hf:// handle, a "
+            "preset folder, or a .weights.h5 or .keras file (as written by "
+            "`keras-tone train` or keras_tone.weights.save_preset)."
+        ) from error
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def predict(args: argparse.Namespace) -> int:
+    """`keras-tone predict`: one line per clip; unreadable files on stderr, exit 1."""
+    from keras_tone.inference import classify_files, find_audio_files
+
+    files, problems = find_audio_files(args.paths)
+    for path, message in problems:
+        error_line(f"{args.prefix}: {path}: {message}")
+    if not files:
+        raise CommandError("no audio files to classify")
+    model = _load(args)
+    top = min(args.top, int(model.output_shape[-1]))
+    writer = _PredictionWriter(args.format, top, sys.stdout)
+    failed = len(problems)
+    bar = None
+    if not args.quiet and len(files) >= PROGRESS_MIN_FILES:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(files), unit="clip", desc="Classifying", file=sys.stderr)
+    try:
+        progress = None if bar is None else bar.update
+        for result in classify_files(model, files, top=top, progress=progress):
+            if result.error is not None:
+                failed += 1
+                error_line(f"{args.prefix}: {result.path}: {result.error}")
+            else:
+                writer.write(str(result.path), result.guesses)
+    finally:
+        if bar is not None:
+            bar.close()
+    writer.close()
+    if failed:
+        error_line(f"{args.prefix}: {failed} of {len(files) + len(problems)} inputs failed")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+class _PredictionWriter:
+    """Writes one line per clip as an aligned table, JSON Lines or CSV."""
+
+    def __init__(self, fmt: str, top: int, stream: TextIO) -> None:
+        self.fmt, self.top, self.stream = fmt, top, stream
+        self.rows: list[list[str]] = []
+        if fmt == "csv":
+            import csv
+
+            self._csv = csv.writer(stream, lineterminator="\n")
+            header = ["file", "tone", "name", "probability"]
+            for k in range(2, top + 1):
+                header += [f"tone_{k}", f"name_{k}", f"probability_{k}"]
+            self._csv.writerow(header)
+
+    def write(self, name: str, guesses: list[tuple[int, str, float]]) -> None:
+        if self.fmt == "json":
+            tone, tone_name, probability = guesses[0]
+            record: dict[str, Any] = {
+                "file": name,
+                "tone": tone,
+                "name": tone_name,
+                "probability": round(probability, 6),
+            }
+            if self.top > 1:
+                record["top"] = [
+                    {"tone": t, "name": n, "probability": round(p, 6)} for t, n, p in guesses
+                ]
+            print(json.dumps(record, ensure_ascii=False), file=self.stream, flush=True)
+        elif self.fmt == "csv":
+            row: list[Any] = [name]
+            for tone, tone_name, probability in guesses:
+                row += [tone, tone_name, f"{probability:.6f}"]
+            self._csv.writerow(row)
+            self.stream.flush()
+        else:  # aligned once all widths are known
+            tone, tone_name, probability = guesses[0]
+            line = [name, str(tone), tone_name, f"{probability:.3f}"]
+            if self.top > 1:
+                line.append(", ".join(f"{t}: {p:.3f}" for t, _, p in guesses[1:]))
+            self.rows.append(line)
+
+    def close(self) -> None:
+        if self.fmt != "table" or not self.rows:
+            return
+        from keras_tone.reports import text_table
+
+        header = ["file", "tone", "name", "probability"] + (["next"] if self.top > 1 else [])
+        print(text_table(header, self.rows, numbers=False), file=self.stream)
+
+
+# --------------------------------------------------------------------------- plot, doctor
+
+
+def plot(args: argparse.Namespace) -> int:
+    """`keras-tone plot`: draw one clip into an image file."""
+    try:
+        import matplotlib  # noqa: F401 - checked here so the error comes first
+    except ImportError as error:
+        raise CommandError(
+            f"`keras-tone plot` needs matplotlib, which is not installed ({error}). "
+            "Install it with `pip install keras-tone[plot]` (or `pip install matplotlib`)."
+        ) from error
+    from keras_tone import load_audio
+    from keras_tone.config import SAMPLE_RATE
+    from keras_tone.plot import plot_clip
+    from keras_tone.tonenet import model_sample_rate
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"no such file: {args.file}")
+    model = None if args.weights.lower() == "none" else _load(args)
+    sample_rate = SAMPLE_RATE if model is None else model_sample_rate(model)
+    try:
+        clip = load_audio(path, sample_rate=sample_rate)
+    except (OSError, ValueError) as error:
+        raise CommandError(f"{path}: {error}") from error
+    figure = plot_clip(clip, sample_rate, model=model, title=path.name)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(output, dpi=120)
+    print(output)
+    return EXIT_OK
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """`keras-tone doctor`: print the report; exit 1 when it finds a problem."""
+    from keras_tone.doctor import doctor_report
+
+    report = doctor_report()
+    width = max(len(key) for key, _ in report["lines"])
+    for key, value in report["lines"]:
+        print(f"{key.ljust(width)}  {value}")
+    for note in report["notes"]:
+        print(f"note: {note}")
+    print()
+    if report["problems"]:
+        print(f"{len(report['problems'])} problem(s) found:")
+        for problem in report["problems"]:
+            print(f"  - {problem}")
+        return EXIT_FAILED
+    print("No problems found.")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- train, evaluate, card
+
+
+def train(args: argparse.Namespace) -> int:
+    """`keras-tone train`: train a preset, or cross-validate with `--loso`."""
+    if args.speakers is not None and not args.loso:
+        raise CommandError("--speakers needs --loso", EXIT_USAGE)
+    card_options = (args.name, args.licences, args.card_notes, args.loso_report)
+    if args.loso and any(option is not None for option in card_options):
+        raise CommandError(
+            "--name, --licences, --card-notes and --loso-report are for a preset, not --loso",
+            EXIT_USAGE,
+        )
+    if args.tempo is not None and args.tempo[0] > args.tempo[1]:
+        low, high = args.tempo
+        raise CommandError(f"--tempo LOW HIGH needs LOW <= HIGH; received {low} {high}", EXIT_USAGE)
+    manifests = _existing(args.manifests, "manifest")
+    licences = _read_json(args.licences, "licences")
+    notes = _read_text(args.card_notes, "card notes")
+    loso_report = _read_json(args.loso_report, "LOSO report")
+    from keras_tone import training
+    from keras_tone.recipe import Recipe
+    from keras_tone.reports import format_report
+
+    _configure_devices(args)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # folds, timings
+    options: dict[str, Any] = {"classes": args.classes, "seed": args.seed}
+    for key, value in (
+        ("epochs", args.epochs),
+        ("batch_size", args.batch_size),
+        ("neutral_speakers", args.neutral_from),
+        ("class_weighting", args.class_weighting),
+        ("recipe", None if args.tempo is None else Recipe(tempo=tuple(args.tempo))),
+    ):
+        if value is not None:
+            options[key] = value
+    if args.loso:
+        if args.speakers is not None:
+            options["speakers"] = args.speakers
+        if args.classes == 5:
+            options["compare_classes"] = 4
+        report = training.cross_validate(manifests, args.output, **options)
+    else:
+        for key, value in (
+            ("name", args.name),
+            ("data_licences", licences),
+            ("card_notes", notes),
+            ("loso_report", loso_report),
+        ):
+            if value is not None:
+                options[key] = value
+        report = training.train(manifests, args.output, **options)
+    print(format_report(report))
+    return EXIT_OK
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """`keras-tone evaluate`: score weights on manifests; unreadable clips on stderr."""
+    from keras_tone.evaluation import evaluate as evaluate_model
+    from keras_tone.reports import format_report
+
+    manifests = _existing(args.manifests, "manifest")
+    model = _load(args)
+    options = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    report = evaluate_model(model, manifests, **options)
+    for clip in report.get("unreadable", []):
+        error_line(f"{args.prefix}: {clip['path']}: {clip['reason']}")
+    if report.get("unreadable"):
+        scored = report["overall"]["clips"]
+        error_line(
+            f"{args.prefix}: {len(report['unreadable'])} clips could not be read and are not "
+            f"scored ({scored} are)"
+        )
+    print(format_report(report))
+    if args.json:
+        output = Path(args.json)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(report, indent=2, default=_jsonable) + "\n")
+    return EXIT_OK
+
+
+def card(args: argparse.Namespace) -> int:
+    """`keras-tone card`: rewrite a preset's model card from its report.json."""
+    preset = Path(args.preset)
+    if not (preset / "report.json").is_file():
+        raise CommandError(f"no report.json in {preset} (is it a folder written by train?)")
+    licences = _read_json(args.licences, "licences")
+    notes = _read_text(args.card_notes, "card notes")
+    from keras_tone.cards import write_card
+
+    print(write_card(preset, name=args.name, data_licences=licences, notes=notes))
+    return EXIT_OK
+
+
+def _existing(paths: Sequence[str], what: str) -> list[str]:
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise CommandError(f"no such {what} file: {', '.join(missing)}")
+    return list(paths)
+
+
+def _read_text(path: str | None, what: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"cannot read the {what} file {path}: {error.strerror}") from None
+
+
+def _read_json(path: str | None, what: str) -> Any:
+    text = _read_text(path, what)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CommandError(f"the {what} file {path} is not valid JSON: {error}") from None
+
+
+def _jsonable(value: Any) -> Any:
+    """`json.dumps` fallback for numpy scalars and arrays, paths and the rest."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+__all__ = ["CommandError", "error_line", "run"]

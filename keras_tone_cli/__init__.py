@@ -1,0 +1,373 @@
+"""The `keras-tone` command line: parsing, and the door to keras_tone's commands.
+
+This package imports only the standard library, so `keras-tone --help` and
+`keras-tone --version` answer at once. After parsing, `main` silences
+TensorFlow's start-up logging (unless `--debug`), then imports
+`keras_tone.commands`, which runs the command with the library.
+
+Exit status: 0 on success; 1 when the command ran but failed (a file could not
+be read, weights could not be found, `doctor` found problems); 2 for a bad
+command line. Errors are one line on stderr; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+PROG = "keras-tone"
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+COMMANDS = ("predict", "plot", "doctor", "train", "evaluate", "card")
+
+
+class _UsageError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and do not call sys.exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self, message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        raise _Exit(status)
+
+
+class _Exit(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `keras-tone` argument parser (exposed for the docs and tests)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show TensorFlow's log lines and every warning; on an error, print the traceback",
+    )
+    card_opts = argparse.ArgumentParser(add_help=False)
+    card_opts.add_argument(
+        "--name", default=None, help="preset name for the model card (default: the folder name)"
+    )
+    card_opts.add_argument(
+        "--licences",
+        default=None,
+        metavar="JSON",
+        help="JSON file {manifest folder name: licence} for the model card",
+    )
+    card_opts.add_argument(
+        "--card-notes", default=None, metavar="MD", help="Markdown file added to the model card"
+    )
+    model_opts = argparse.ArgumentParser(add_help=False)
+    model_opts.add_argument(
+        "--gpu-memory-limit",
+        type=_positive_int,
+        metavar="MB",
+        default=None,
+        help="cap TensorFlow's memory on each GPU at MB MiB (default: memory growth, "
+        "take memory as needed)",
+    )
+
+    parser = _Parser(
+        prog=PROG,
+        description="Classify Mandarin lexical tones in audio files with ToneNet.",
+        epilog=f"Run `{PROG} COMMAND --help` for the options of each command.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--debug", action="store_true", default=False, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    predict = commands.add_parser(
+        "predict",
+        parents=[common, model_opts],
+        help="classify the tone of audio files",
+        description="Classify the tone of each audio file: one line per clip with the file, "
+        "the tone number, its name and its probability. Directories are walked for "
+        ".wav, .flac, .ogg and .mp3 files. Files that cannot be read are reported on "
+        "stderr and skipped; the exit status is then 1.",
+    )
+    predict.add_argument("paths", nargs="+", metavar="FILE|DIR", help="audio files or folders")
+    _add_weights(predict)
+    predict.add_argument(
+        "--top",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="also list the K most probable tones per clip (default: 1)",
+    )
+    predict.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (aligned columns), json (one JSON object per line) or csv (default: table)",
+    )
+    predict.add_argument(
+        "--quiet", action="store_true", help="no progress bar, even for many files"
+    )
+
+    plot = commands.add_parser(
+        "plot",
+        parents=[common, model_opts],
+        help="draw waveform, log-mel, F0 contour and tone probabilities of a clip",
+        description="Draw one clip's waveform, log-mel spectrogram, F0 contour (librosa.pyin) "
+        "and ToneNet's tone probabilities in one figure. Needs matplotlib "
+        "(`pip install keras-tone[plot]`).",
+    )
+    plot.add_argument("file", metavar="FILE", help="an audio file")
+    plot.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="image to write; the format follows the suffix (.png, .svg, .pdf)",
+    )
+    _add_weights(plot, allow_none=True)
+
+    commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="check the installation: TensorFlow, Keras, CUDA, GPUs, weights",
+        description="Print the versions and settings keras_tone depends on (Python, "
+        "TensorFlow, which Keras `tf.keras` is, CUDA/cuDNN, GPUs and their memory "
+        "settings, caches, pretrained presets). Exit status 1 when it finds a problem.",
+    )
+
+    train = commands.add_parser(
+        "train",
+        parents=[common, model_opts, card_opts],
+        help="train ToneNet on manifests of labelled clips",
+        description="Train ToneNet on one or more corpus manifests (manifest.csv with "
+        "path,syllable,tone,speaker,sex) and write a preset folder to DIR. With --loso, "
+        "run leave-one-speaker-out cross-validation instead.",
+    )
+    train.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest.csv files")
+    train.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    train.add_argument(
+        "--classes",
+        type=int,
+        choices=(4, 5),
+        default=4,
+        help="4: tones 1-4; 5: with the neutral tone (default: 4)",
+    )
+    train.add_argument("--epochs", type=_positive_int, default=None, metavar="N")
+    train.add_argument("--batch-size", type=_positive_int, default=None, metavar="N")
+    train.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
+    train.add_argument(
+        "--loso",
+        action="store_true",
+        help="leave-one-speaker-out cross-validation: one model per held-out speaker",
+    )
+    train.add_argument(
+        "--speakers",
+        nargs="+",
+        default=None,
+        metavar="SPEAKER",
+        help="with --loso: the speakers to hold out (default: every speaker)",
+    )
+    train.add_argument(
+        "--neutral-from",
+        nargs="+",
+        default=None,
+        metavar="SPEAKER",
+        help="with --classes 5: keep the neutral-tone clips of these speakers only "
+        "(default: of every speaker)",
+    )
+    train.add_argument(
+        "--class-weighting",
+        choices=("none", "balanced"),
+        default=None,
+        help="weigh classes by inverse frequency or not "
+        "(default: balanced for 5 classes, none for 4)",
+    )
+    train.add_argument(
+        "--tempo",
+        nargs=2,
+        type=_positive_float,
+        default=None,
+        metavar=("LOW", "HIGH"),
+        help="range of the tempo augmentation, as rates (above 1 is faster); "
+        "1 1 turns it off (default: the recipe's, 0.67 1.5)",
+    )
+    train.add_argument(
+        "--loso-report",
+        default=None,
+        metavar="JSON",
+        help="report.json of a --loso run, for the model card (not with --loso)",
+    )
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        parents=[common, model_opts],
+        help="evaluate weights on manifests of labelled clips",
+        description="Evaluate a weights file or preset on one or more corpus manifests and "
+        "print accuracy and confusion matrix.",
+    )
+    evaluate.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest.csv files")
+    _add_weights(evaluate, required=True)
+    evaluate.add_argument("--batch-size", type=_positive_int, default=None, metavar="N")
+    evaluate.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
+
+    card = commands.add_parser(
+        "card",
+        parents=[common, card_opts],
+        help="rewrite a preset's model card from its report.json",
+        description="Rewrite the model card (README.md) of a preset folder written by "
+        "`keras-tone train` from its report.json, e.g. after editing the card notes.",
+    )
+    card.add_argument("--preset", required=True, metavar="DIR", help="the preset folder")
+    return parser
+
+
+def _add_weights(
+    parser: argparse.ArgumentParser, *, allow_none: bool = False, required: bool = False
+) -> None:
+    extra = "; `none` for no probabilities" if allow_none else ""
+    parser.add_argument(
+        "--weights",
+        required=required,
+        default=None if required else "blcu",
+        metavar="NAME|PATH",
+        help=f"a pretrained preset name, hf://owner/repo[@revision], a preset folder, or a "
+        f".weights.h5 or .keras file{extra}" + ("" if required else " (default: blcu)"),
+    )
+
+
+def _positive(text: str, convert: Any, noun: str) -> Any:
+    try:
+        value = convert(text)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive {noun}, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    return _positive(text, float, "number")
+
+
+def _positive_int(text: str) -> int:
+    return _positive(text, int, "integer")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `keras-tone` with `argv` (default: `sys.argv[1:]`); return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as error:
+        _error_line(f"{error.parser.prog}: error: {error} (see `{error.parser.prog} --help`)")
+        return EXIT_USAGE
+    except _Exit as done:
+        return done.status
+    if args.version:
+        print(f"{PROG} {version()}")
+        return EXIT_OK
+    if args.command is None:
+        _error_line(
+            f"{PROG}: error: no command given; choose one of {', '.join(COMMANDS)} "
+            f"(see `{PROG} --help`)"
+        )
+        return EXIT_USAGE
+    args.debug = bool(getattr(args, "debug", False))
+    args.prefix = f"{PROG} {args.command}"
+    try:
+        with _quiet_start(args.debug):
+            from keras_tone import commands  # TensorFlow, Keras and the library
+
+        return int(commands.run(args))
+    except KeyboardInterrupt:
+        _error_line(f"{PROG}: interrupted")
+        return 130
+    except BrokenPipeError:
+        # stdout closed early (e.g. `| head`): not an error of ours.
+        _silence_stdout()
+        return EXIT_OK
+    except Exception as error:  # noqa: BLE001 - the CLI's last resort
+        if args.debug:
+            traceback.print_exc()
+        commands = sys.modules.get("keras_tone.commands")
+        if commands is not None and isinstance(error, commands.CommandError):
+            _error_line(f"{args.prefix}: error: {error}")  # its message says it all
+            return error.status
+        _error_line(
+            f"{args.prefix}: error: {type(error).__name__}: {error}"
+            + ("" if args.debug else " (run again with --debug for the traceback)")
+        )
+        return EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _quiet_start(debug: bool) -> Iterator[None]:
+    """Keep TensorFlow's start-up logging off stderr, unless `debug`.
+
+    TensorFlow's C++ logging (oneDNN notes, "failed call to cuInit" on a
+    machine without a GPU) honours `TF_CPP_MIN_LOG_LEVEL` once it is set up;
+    the lines it writes while its libraries load ignore a value set after the
+    process started, so stderr's file descriptor points to /dev/null meanwhile.
+    """
+    if debug:
+        yield
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to protect
+        yield
+        return
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def version() -> str:
+    """keras_tone's version, read from `keras_tone/_version.py` without importing keras_tone."""
+    spec = importlib.util.find_spec("keras_tone")  # finds the package; does not import it
+    if spec is None or not spec.submodule_search_locations:
+        return "unknown (keras_tone is not installed)"
+    path = Path(next(iter(spec.submodule_search_locations))) / "_version.py"
+    namespace: dict[str, Any] = {}
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # noqa: S102
+    return str(namespace["__version__"])
+
+
+def _error_line(message: str) -> None:
+    print(" ".join(str(message).split()), file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+__all__ = ["PROG", "build_parser", "main", "version"]
