@@ -137,6 +137,7 @@ def test_pages_and_pictures(site: Path) -> None:
         "preprocessing",
         "weights/blcu",
         "training",
+        "design",
         "cli",
         "troubleshooting",
         "installation",
@@ -147,6 +148,9 @@ def test_pages_and_pictures(site: Path) -> None:
         assert (site / "img" / picture).stat().st_size > 5_000
     cli = (site / "cli" / "index.html").read_text()
     assert "usage: keras-tone predict" in html.unescape(cli)
+    api = html.unescape((site / "api" / "index.html").read_text())
+    for name in ("ToneNetConfig", "FRONT_END_VERSION", "LogMelConfig", "FrontEnd", "load_model"):
+        assert name in api, name
     troubleshooting = html.unescape((site / "troubleshooting" / "index.html").read_text())
     assert "Could not interpret optimizer identifier" in troubleshooting
     assert "TF_FORCE_GPU_ALLOW_GROWTH" in troubleshooting
