@@ -110,6 +110,23 @@ def test_keras_file_roundtrip(model, tmp_path):
     )
 
 
+def test_load_model_takes_every_handle(model, tmp_path):
+    from keras_tone import load_model
+
+    assert load_model(model) is model
+    model.save(tmp_path / "tonenet.keras")
+    batch = prepare_batch(_clips(2, seed=3))
+    np.testing.assert_allclose(
+        load_model(tmp_path / "tonenet.keras").predict(batch, verbose=0),
+        model.predict(batch, verbose=0),
+        atol=1e-6,
+    )
+    save_preset(model, tmp_path / "preset", config=ToneNetConfig(), card="# test\n")
+    with pytest.warns(UnregisteredWeightsWarning):
+        assert load_model(str(tmp_path / "preset")).output_shape == (None, 4)
+    assert load_model("blcu-5tone").output_shape == (None, 5)
+
+
 def test_headless_embeddings(model):
     embed = ToneNet(weights=None, include_top=False, pooling="avg")
     out = embed.predict(prepare_batch(_clips(3)), verbose=0)
