@@ -41,6 +41,16 @@ def log_mel_settings() -> dict[str, Any]:
     return asdict(ToneNetConfig().front_end.log_mel)
 
 
+def replace_section(path: Path, start: str, end: str, section: str) -> None:
+    """Replace what lies between the `start` and `end` marker lines of `path` with `section`."""
+    text = path.read_text()
+    if start not in text or end not in text:
+        raise SystemExit(f"{path} lacks the {start} / {end} markers.")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{section}\n{end}{tail}")
+
+
 def measure(fn: Callable[[], Any], *, repeats: int = 20, warmup: int = 2) -> dict[str, float]:
     """Time `fn()`: median and 10th/90th percentiles in milliseconds over `repeats` runs."""
     for _ in range(warmup):

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _common
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 README = HERE / "README.md"
@@ -99,15 +101,6 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _update_readme(section: str) -> None:
-    text = README.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"{README} lacks the {START} / {END} markers.")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{section}\n{END}{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=21, help="runs of each command")
@@ -120,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     if args.readme:
-        _update_readme(section)
+        _common.replace_section(README, START, END, section)
         print(f"\nUpdated {README}")
     return 0
 

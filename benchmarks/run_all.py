@@ -34,15 +34,6 @@ def _run(script: str, json_path: Path, extra: list[str]) -> dict:
     return json.loads(json_path.read_text())
 
 
-def _update_readme(section: str) -> None:
-    text = README.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"{README} lacks the {START} / {END} markers.")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{section}\n{END}{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke test)")
@@ -85,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\n" + section)
     if not args.no_readme:
-        _update_readme(section)
+        _common.replace_section(README, START, END, section)
         print(f"\nUpdated {README}")
     return 0
 
