@@ -492,10 +492,19 @@ def _place(analysis: _Analysis, boundaries: list[int]) -> list[Segment]:
     a, b = analysis.start, analysis.end
     evidence, level, silent = analysis.evidence, analysis.level, analysis.silent
     placed: list[tuple[int, int]] = []  # (end of the syllable before, start of the next)
-    low = a + 1
+    min_len = _frames(MIN_SYLLABLE_SECONDS)
+    previous = a  # start of the syllable before the boundary
     for i, t in enumerate(boundaries):
-        high = (boundaries[i + 1] - 1) if i + 1 < len(boundaries) else b - 1
+        # keep every syllable at least min_len long: this one, and the next up to
+        # the next boundary (not placed yet) or the end of the speech
+        low = previous + min_len
+        high = (boundaries[i + 1] if i + 1 < len(boundaries) else b - 1) - min_len
+        if low > high:  # no room to move: keep the boundary of the dynamic programming
+            placed.append((t, t))
+            previous = t
+            continue
         floor = _PLACE_FRACTION * evidence[t]
+        t = min(max(t, low), high)
         u = t
         while u > max(low, t - _PLACE_REACH_FRAMES) and evidence[u - 1] > floor:
             u -= 1
@@ -513,7 +522,7 @@ def _place(analysis: _Analysis, boundaries: list[int]) -> list[Segment]:
             placed.append((s0, s1))
         else:
             placed.append((t, t))
-        low = placed[-1][1] + 1
+        previous = placed[-1][1]
     starts = [a] + [s1 for _, s1 in placed]
     ends = [s0 for s0, _ in placed] + [b - 1]  # the last frame of speech, at its centre
     return [Segment(_seconds(s), _seconds(e)) for s, e in zip(starts, ends, strict=True)]

@@ -22,6 +22,7 @@ from signals import voiced_syllable
 from keras_tone.segmentation import (
     MAX_COUNT_SECONDS,
     MAX_SECONDS,
+    MIN_SYLLABLE_SECONDS,
     Segment,
     count_syllables,
     segment,
@@ -123,6 +124,16 @@ def test_syllables_touch_without_a_pause():
     x, _ = _word((2, 4, 1), ("fricative", "fricative"))
     segments = segment(x, SR, 3)
     assert [a.end == b.start for a, b in zip(segments, segments[1:], strict=False)] == [True, True]
+
+
+@pytest.mark.parametrize("n", range(2, 9))
+def test_every_syllable_keeps_its_minimum_length(n):
+    # more syllables than the word has: the boundaries still leave each one 50 ms
+    x, _ = _word((2, 4, 1), ("fricative", "stop"), seconds=0.15)
+    segments = segment(x, SR, n)
+    assert len(segments) == n
+    assert all(s.duration >= MIN_SYLLABLE_SECONDS - 1e-9 for s in segments)
+    assert all(a.end <= b.start for a, b in zip(segments, segments[1:], strict=False))
 
 
 def test_one_syllable_is_the_speech_span():
