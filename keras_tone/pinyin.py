@@ -40,9 +40,11 @@ dictionary and still miss neutral tones (pypinyin 0.55 reads 253 of the
 
 Example:
     >>> from keras_tone.pinyin import expected_tones
-    >>> [(s.pinyin, s.surface) for s in expected_tones("ni3 hao3")]
+    >>> word = expected_tones("ni3 hao3")
+    >>> print([(s.pinyin, s.surface) for s in word])
     [('ni3', 2), ('hao3', 3)]
-    >>> [s.surface for s in expected_tones("yi1 ding4", hanzi="一定")]
+    >>> word = expected_tones("yi1 ding4", hanzi="一定")
+    >>> print([s.surface for s in word])
     [2, 4]
 """
 
@@ -183,9 +185,11 @@ def parse_pinyin(pinyin: str | Sequence[str]) -> list[Syllable]:
 
     Example:
         >>> from keras_tone.pinyin import parse_pinyin
-        >>> [s.pinyin for s in parse_pinyin("Nǐ hǎo")]
+        >>> syllables = parse_pinyin("Nǐ hǎo")
+        >>> print([s.pinyin for s in syllables])
         ['ni3', 'hao3']
-        >>> [s.pinyin for s in parse_pinyin("lü4 shi1 men")]
+        >>> syllables = parse_pinyin("lü4 shi1 men")
+        >>> print([s.pinyin for s in syllables])
         ['lv4', 'shi1', 'men5']
     """
     if isinstance(pinyin, str):

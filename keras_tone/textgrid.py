@@ -20,7 +20,8 @@ Example:
     >>> write_tones(syllables, [ToneInterval(0.1, 0.4, label="ni3"),
     ...                         ToneInterval(0.4, 0.8, label="hao3")],
     ...             tier="syllables", duration=1.0)
-    >>> [(i.start, i.end, i.label) for i in read_intervals(syllables, "syllables")]
+    >>> intervals = read_intervals(syllables, "syllables")
+    >>> print([(i.start, i.end, i.label) for i in intervals])
     [(0.1, 0.4, 'ni3'), (0.4, 0.8, 'hao3')]
     >>> write_tones(os.path.join(folder, "out.TextGrid"),
     ...             [ToneInterval(0.1, 0.4, 2, 0.91, expected=2),
