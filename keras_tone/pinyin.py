@@ -33,10 +33,13 @@ tone that comes from a 3 (`想想`, `哪里`). They are the rules that made the
 `expected_tones` reproduces that column for every one of its 6,793 words
 (`tests/test_pinyin.py`).
 
-Characters to pinyin is not offered: dictionary readings need a word
-dictionary and still miss neutral tones (pypinyin 0.55 reads 253 of the
-6,793 HSK words differently from CC-CEDICT, mostly neutral tones such as
-`休息 xiu1 xi5`, which the recordings say as neutral). Give the reading.
+Tone marks are read through Unicode decomposition (NFD) and the syllable
+table, so no pinyin package is needed (pypinyin's converters would bring a
+dictionary package for this alone). Characters to pinyin is not offered:
+dictionary readings need a word dictionary and still miss neutral tones
+(pypinyin 0.55 reads 253 of the 6,793 HSK words differently from CC-CEDICT,
+mostly neutral tones such as `休息 xiu1 xi5`, which the recordings say as
+neutral). Give the reading.
 
 Example:
     >>> from keras_tone.pinyin import expected_tones
