@@ -12,6 +12,7 @@ from keras_tone._keras import check_same_keras
 from keras_tone._version import __version__ as __version__
 from keras_tone.audio import load_audio, prepare_batch
 from keras_tone.config import ToneNetConfig
+from keras_tone.context import speaker_context
 from keras_tone.export import export
 from keras_tone.labels import decode_predictions
 from keras_tone.presets import list_presets, preset_descriptions
@@ -28,4 +29,5 @@ __all__ = [
     "load_model",
     "preset_descriptions",
     "prepare_batch",
+    "speaker_context",
 ]

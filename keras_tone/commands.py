@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -78,14 +80,14 @@ def _configure_devices(args: argparse.Namespace) -> None:
         error_line(f"{args.prefix}: warning: {error}")
 
 
-def _load(args: argparse.Namespace) -> Any:
+def _load(args: argparse.Namespace, *, speaker_context: bool = False) -> Any:
     """The model that `--weights` names, on the devices `--gpu-memory-limit` allows."""
     from keras_tone import load_model
     from keras_tone.presets import list_presets
 
     _configure_devices(args)
     try:
-        return load_model(args.weights)
+        return load_model(args.weights, speaker_context=speaker_context)
     except (OSError, ValueError) as error:
         message = " ".join(str(error).split()).rstrip(".")
         raise CommandError(
@@ -256,6 +258,8 @@ def train(args: argparse.Namespace) -> int:
     if args.tempo is not None and args.tempo[0] > args.tempo[1]:
         low, high = args.tempo
         raise CommandError(f"--tempo LOW HIGH needs LOW <= HIGH; received {low} {high}", EXIT_USAGE)
+    if len(args.seed) > 1 and not args.loso:
+        raise CommandError("several --seed values need --loso", EXIT_USAGE)
     manifests = _existing(args.manifests, "manifest")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
@@ -266,13 +270,22 @@ def train(args: argparse.Namespace) -> int:
 
     _configure_devices(args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # folds, timings
-    options: dict[str, Any] = {"classes": args.classes, "seed": args.seed}
+    recipe = Recipe(
+        mixed_precision={"auto": None, "float32": False, "bfloat16": True}[args.precision]
+    )
+    if args.tempo is not None:
+        recipe = replace(recipe, tempo=tuple(args.tempo))
+    options: dict[str, Any] = {
+        "classes": args.classes,
+        "recipe": recipe,
+        "exclude_speakers": args.exclude,
+        "command": [" ".join(["keras-tone", *map(shlex.quote, args.argv)])],
+    }
     for key, value in (
         ("epochs", args.epochs),
         ("batch_size", args.batch_size),
         ("neutral_speakers", args.neutral_from),
         ("class_weighting", args.class_weighting),
-        ("recipe", None if args.tempo is None else Recipe(tempo=tuple(args.tempo))),
     ):
         if value is not None:
             options[key] = value
@@ -281,8 +294,9 @@ def train(args: argparse.Namespace) -> int:
             options["speakers"] = args.speakers
         if args.classes == 5:
             options["compare_classes"] = 4
-        report = training.cross_validate(manifests, args.output, **options)
+        report = training.cross_validate(manifests, args.output, seeds=args.seed, **options)
     else:
+        options["seed"] = args.seed[0]
         for key, value in (
             ("name", args.name),
             ("data_licences", licences),
@@ -302,8 +316,10 @@ def evaluate(args: argparse.Namespace) -> int:
     from keras_tone.reports import format_report
 
     manifests = _existing(args.manifests, "manifest")
-    model = _load(args)
-    options = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    model = _load(args, speaker_context=args.speaker_context)
+    options: dict[str, Any] = {"speaker_context": args.speaker_context}
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
     report = evaluate_model(model, manifests, **options)
     for clip in report.get("unreadable", []):
         error_line(f"{args.prefix}: {clip['path']}: {clip['reason']}")

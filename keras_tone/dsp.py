@@ -251,3 +251,70 @@ def polyphase_kernel(kernel: np.ndarray, phases: int) -> np.ndarray:
     index = phases * j + s - r
     index = np.where((index >= 0) & (index < taps), index, taps)
     return np.append(kernel, 0.0)[index]
+
+
+def pitch_candidates(fmin: float, fmax: float, step: float) -> np.ndarray:
+    """F0 candidates from `fmin` up to `fmax` Hz, `step` semitones apart.
+
+    Example:
+        >>> pitch_candidates(100.0, 200.0, 6.0).round(1)
+        array([100. , 141.4, 200. ])
+    """
+    if not 0 < fmin < fmax:
+        raise ValueError(f"Expected 0 < fmin < fmax. Received: fmin={fmin}, fmax={fmax}")
+    if step <= 0:
+        raise ValueError(f"step must be positive. Received: step={step}")
+    count = int(np.floor(12.0 / step * np.log2(fmax / fmin) + 1e-9)) + 1
+    return fmin * 2.0 ** (np.arange(count) * step / 12.0)
+
+
+def subharmonic_matrix(
+    *,
+    sample_rate: int,
+    n_fft: int,
+    bins: np.ndarray,
+    candidates: np.ndarray,
+    harmonics: int,
+    decay: float,
+) -> np.ndarray:
+    """Subharmonic summation (Hermes, 1988) as a matrix over DFT bins.
+
+    `spectrum @ matrix` gives, for each F0 candidate `f`, the sum over
+    harmonics `h = 1 .. harmonics` of `decay ** (h - 1) * spectrum(h * f)`,
+    the spectrum read between bins by linear interpolation. Harmonics outside
+    `bins` add nothing. A voiced frame's true F0 collects its harmonics at
+    the largest weights; its subharmonics and octave-up candidates collect
+    fewer, with smaller weights.
+
+    Args:
+        sample_rate: sampling rate in Hz.
+        n_fft: DFT size.
+        bins: the consecutive DFT bin indices of `spectrum`'s columns.
+        candidates: F0 candidates in Hz (`pitch_candidates`).
+        harmonics: harmonics summed per candidate.
+        decay: weight ratio of successive harmonics, in (0, 1].
+
+    Returns:
+        float64 array of shape `(len(bins), len(candidates))`.
+
+    Example:
+        >>> m = subharmonic_matrix(sample_rate=16000, n_fft=1024, bins=np.arange(5, 237),
+        ...                        candidates=pitch_candidates(50.0, 600.0, 0.5),
+        ...                        harmonics=12, decay=0.84)
+        >>> m.shape
+        (232, 87)
+    """
+    bins = np.asarray(bins)
+    first, last = int(bins[0]), int(bins[-1])
+    order = np.arange(1, harmonics + 1)
+    position = np.outer(candidates, order) * n_fft / sample_rate  # [candidates, harmonics]
+    lower = np.floor(position).astype(int)
+    fraction = position - lower
+    weight = decay ** (order - 1)[None, :]
+    matrix = np.zeros((bins.size, len(candidates)))
+    column = np.broadcast_to(np.arange(len(candidates))[:, None], position.shape)
+    for offset, share in ((0, 1.0 - fraction), (1, fraction)):
+        index = lower + offset
+        inside = (index >= first) & (index <= last)
+        np.add.at(matrix, (index[inside] - first, column[inside]), (weight * share)[inside])
+    return matrix

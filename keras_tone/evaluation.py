@@ -17,7 +17,11 @@ import numpy as np
 from keras_tone import labels
 from keras_tone._keras import keras
 from keras_tone.audio import pad_batch
+from keras_tone.context import leave_one_out, pitch_histograms
 from keras_tone.tonenet import WeightsHandle, load_model, model_sample_rate
+
+#: The speaker contexts that cross-validation measures: clips of the speaker per context.
+CONTEXT_SIZES: dict[str, int | None] = {"k1": 1, "k5": 5, "k20": 20, "all": None}
 
 
 def metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> dict:
@@ -37,6 +41,12 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> dict:
     """
     confusion = np.zeros((classes, classes), np.int64)
     np.add.at(confusion, (y_true, y_pred), 1)
+    return metrics_from_confusion(confusion, classes)
+
+
+def metrics_from_confusion(confusion: np.ndarray, classes: int) -> dict:
+    """The metrics dict of `metrics` from a confusion matrix (rows: true class)."""
+    confusion = np.asarray(confusion, np.int64).reshape(classes, classes)
     support = confusion.sum(axis=1)
     predicted = confusion.sum(axis=0)
     diagonal = np.diag(confusion)
@@ -44,26 +54,63 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> dict:
         recall = np.where(support > 0, diagonal / np.maximum(support, 1), np.nan)
         precision = np.where(predicted > 0, diagonal / np.maximum(predicted, 1), np.nan)
     return {
-        "clips": int(len(y_true)),
-        "accuracy": float(diagonal.sum() / max(len(y_true), 1)),
+        "clips": int(support.sum()),
+        "accuracy": float(diagonal.sum() / max(int(support.sum()), 1)),
         "precision": [None if np.isnan(v) else float(v) for v in precision],
         "recall": [None if np.isnan(v) else float(v) for v in recall],
         "confusion": confusion.tolist(),
     }
 
 
-def predict_corpus(model: keras.Model, corpus: Any, *, batch_size: int = 64) -> np.ndarray:
+def predict_corpus(
+    model: keras.Model,
+    corpus: Any,
+    *,
+    contexts: np.ndarray | None = None,
+    batch_size: int = 64,
+) -> np.ndarray:
     """Class probabilities of every clip of a corpus, through the waveform model.
 
     Clips are batched by length, so little padding goes through the model.
+    With `contexts` (`[clips, candidates]`), `model` takes the speaker
+    context as its second input (`ToneNet(..., speaker_context=True)`).
     """
     order = np.argsort([len(w) for w in corpus.waveforms], kind="stable")
     probs = np.zeros((len(corpus), int(model.output_shape[-1])), np.float32)
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size]
         batch, _ = pad_batch([corpus.waveforms[i] for i in index])
-        probs[index] = np.asarray(model(batch, training=False))
+        inputs = batch if contexts is None else [batch, contexts[index]]
+        probs[index] = np.asarray(model(inputs, training=False))
     return probs
+
+
+def sampled_contexts(
+    histograms: np.ndarray, speakers: np.ndarray, size: int | None, *, seed: int = 0
+) -> np.ndarray:
+    """For each clip, the speaker context of `size` random other clips of its speaker.
+
+    `size=None` takes all the other clips (`keras_tone.context.leave_one_out`);
+    a speaker with fewer other clips gives all it has.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.evaluation import sampled_contexts
+        >>> h = np.eye(4, dtype="float32")
+        >>> sampled_contexts(h, np.array(["a"] * 4), 2).sum(axis=1).tolist()
+        [2.0, 2.0, 2.0, 2.0]
+    """
+    if size is None:
+        return leave_one_out(histograms, speakers)
+    rng = np.random.default_rng([seed, size])
+    out = np.zeros_like(histograms)
+    for speaker in np.unique(speakers):
+        members = np.flatnonzero(speakers == speaker)
+        for position, clip in enumerate(members):
+            others = np.delete(members, position)
+            chosen = rng.choice(others, size=min(size, others.size), replace=False)
+            out[clip] = histograms[chosen].sum(axis=0)
+    return out
 
 
 def evaluate(
@@ -72,6 +119,7 @@ def evaluate(
     *,
     batch_size: int = 64,
     cache_dir: str | os.PathLike | None = None,
+    speaker_context: bool = False,
 ) -> dict:
     """Accuracy, per-tone precision/recall and confusion matrix, per speaker and overall.
 
@@ -83,6 +131,9 @@ def evaluate(
             is evaluated on tones 1-4 only; a 5-class model on all five.
         batch_size: clips per forward pass.
         cache_dir: decoded-audio cache (see `keras_tone.datasets.load_corpus`).
+        speaker_context: give each clip the speaker context of the other
+            clips of its speaker (the manifests' `speaker` column); the model
+            must have been trained for it (every keras_tone 0.2 preset is).
 
     Returns:
         `{"kind": "evaluate", "classes", "class_names", "overall": metrics,
@@ -95,7 +146,7 @@ def evaluate(
     """
     from keras_tone.datasets import load_corpus
 
-    model = load_model(weights)
+    model = load_model(weights, speaker_context=speaker_context)
     classes = int(model.output_shape[-1])
     corpus = load_corpus(
         as_list(manifests),
@@ -109,8 +160,14 @@ def evaluate(
             "The manifests hold no clips that can be scored"
             + (f" ({len(corpus.unreadable)} could not be read)." if corpus.unreadable else ".")
         )
-    predicted = predict_corpus(model, corpus, batch_size=batch_size).argmax(axis=1)
-    return evaluation_report(corpus, predicted, classes)
+    contexts = None
+    if speaker_context:
+        histograms = pitch_histograms(corpus.waveforms, model=model)
+        contexts = leave_one_out(histograms, corpus.speakers)
+    probs = predict_corpus(model, corpus, contexts=contexts, batch_size=batch_size)
+    report = evaluation_report(corpus, probs.argmax(axis=1), classes)
+    report["speaker_context"] = speaker_context
+    return report
 
 
 def evaluation_report(corpus: Any, predicted: np.ndarray, classes: int) -> dict:
@@ -140,4 +197,12 @@ def as_list(manifests: str | os.PathLike | Iterable[str | os.PathLike]) -> list[
     return [os.fspath(m) for m in manifests]
 
 
-__all__ = ["evaluate", "evaluation_report", "metrics", "predict_corpus"]
+__all__ = [
+    "CONTEXT_SIZES",
+    "evaluate",
+    "evaluation_report",
+    "metrics",
+    "metrics_from_confusion",
+    "predict_corpus",
+    "sampled_contexts",
+]

@@ -3,6 +3,8 @@ into aligned tables (or Markdown, for model cards)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -90,24 +92,7 @@ def format_report(report: dict, *, markdown: bool = False) -> str:
             out.append(heading(f"Confusion: {speaker}"))
             out.append(_confusion_table(metrics, classes, markdown))
     elif kind == "cross_validate":
-        per = {s: f["overall"] for s, f in report["folds"].items()}
-        out.append(heading("Leave-one-speaker-out (each row: trained on the other speakers)"))
-        out.append(_speaker_table(per, classes, markdown))
-        if per:
-            accs = [m["accuracy"] for m in per.values()]
-            out.append(
-                f"\nmean {percent(float(np.mean(accs)))}%, worst {percent(float(np.min(accs)))}% "
-                f"over {len(accs)} held-out speakers"
-            )
-        for speaker, fold in report["folds"].items():
-            out.append("")
-            out.append(heading(f"Held out {speaker}"))
-            out.append(_confusion_table(fold["overall"], classes, markdown))
-            for key, value in fold.items():
-                if key.startswith("tones_1_") and isinstance(value, dict):
-                    out.append(
-                        f"tones 1-4 only (argmax over tones 1-4): {percent(value['accuracy'])}%"
-                    )
+        out.append(_loso_tables(report, heading, markdown))
     elif kind == "train":
         out.append(
             f"Trained on {report['clips']} clips of {', '.join(report['speakers'])} "
@@ -126,6 +111,74 @@ def format_report(report: dict, *, markdown: bool = False) -> str:
             f"Received: kind={kind!r}"
         )
     return "\n".join(out)
+
+
+#: Column titles of the speaker-context sizes (`keras_tone.evaluation.CONTEXT_SIZES`).
+_MODE_TITLES = {
+    "alone": "alone",
+    "k1": "1 clip",
+    "k5": "5 clips",
+    "k20": "20 clips",
+    "all": "all clips",
+}
+
+
+def _spread(stats: dict, seeds: int) -> str:
+    """`98.1 (97.5-98.8)` over several seeds, `98.1` for one."""
+    mean = percent(stats["mean"])
+    if seeds < 2:
+        return mean
+    return f"{mean} ({percent(stats['min'])}-{percent(stats['max'])})"
+
+
+def _loso_tables(report: dict, heading: Any, markdown: bool) -> str:
+    """Leave-one-speaker-out: accuracy per held-out speaker and context size, then matrices."""
+    classes = int(report["classes"])
+    seeds = len(report["seeds"])
+    modes = list(_MODE_TITLES)
+    summary = report.get("summary", {})
+    rows = []
+    for speaker, stats in summary.items():
+        clips = next(iter(report["folds"][speaker].values()))["overall"]["clips"]
+        sex = report["sexes"].get(speaker, "?")
+        rows.append([speaker, sex, str(clips), *(_spread(stats[m], seeds) for m in modes)])
+    for sex, stats in report.get("per_sex", {}).items():
+        rows.append([f"mean ({sex})", sex, "", *(_spread(stats[m], seeds) for m in modes)])
+    if summary:
+        means = [
+            percent(float(np.mean([stats[m]["mean"] for stats in summary.values()]))) for m in modes
+        ]
+        rows.append(["mean (all)", "", "", *means])
+    header = ["held out", "sex", "clips", *(f"{_MODE_TITLES[m]} %" for m in modes)]
+    over = (
+        f"mean (min-max) over seeds {', '.join(map(str, report['seeds']))}; " if seeds > 1 else ""
+    )
+    out = [
+        heading("Leave-one-speaker-out (each row: trained on the other speakers)"),
+        f"Accuracy on the held-out speaker's clips ({over}speaker context: that many "
+        "other clips of the same speaker, chosen at random; none for `alone`).",
+        "",
+        _table(header, rows, markdown),
+    ]
+    for speaker, runs in report["folds"].items():
+        if not runs:
+            continue
+        for title, pick in (
+            ("alone", lambda fold: fold["overall"]),
+            ("with the speaker's other clips", lambda fold: fold["speaker_context"]["all"]),
+        ):
+            pooled = _pooled([pick(fold) for fold in runs.values()], classes)
+            note = f", {seeds} seeds pooled" if seeds > 1 else ""
+            out += ["", heading(f"Held out {speaker}: {title}{note}")]
+            out.append(_confusion_table(pooled, classes, markdown))
+    return "\n".join(out)
+
+
+def _pooled(runs: list[dict], classes: int) -> dict:
+    """One metrics dict from the confusion matrices of several runs, summed."""
+    from keras_tone.evaluation import metrics_from_confusion
+
+    return metrics_from_confusion(np.sum([run["confusion"] for run in runs], axis=0), classes)
 
 
 __all__ = ["format_report", "percent", "text_table"]

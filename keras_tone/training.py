@@ -37,8 +37,17 @@ import numpy as np
 from keras_tone._keras import check_same_keras, keras
 from keras_tone.cards import REPORT_NAME, model_card
 from keras_tone.config import ToneNetConfig
-from keras_tone.evaluation import as_list, evaluate, evaluation_report, metrics, predict_corpus
-from keras_tone.features import make_dataset, make_features
+from keras_tone.context import pitch_histograms
+from keras_tone.evaluation import (
+    CONTEXT_SIZES,
+    as_list,
+    evaluate,
+    evaluation_report,
+    metrics,
+    predict_corpus,
+    sampled_contexts,
+)
+from keras_tone.features import Features, make_dataset, make_features
 from keras_tone.recipe import Recipe, resolve_recipe
 from keras_tone.tonenet import ToneNet
 from keras_tone.weights import save_preset
@@ -58,8 +67,9 @@ def _policy(mixed: bool):
 
 
 def _fit(
-    features: np.ndarray,
+    features: Features,
     y: np.ndarray,
+    speakers: np.ndarray,
     config: ToneNetConfig,
     recipe: Recipe,
     seed: int,
@@ -67,30 +77,33 @@ def _fit(
     strategy: Any,
     verbose: int,
 ) -> tuple[keras.Model, dict]:
-    """Train ToneNet on log-mel images; return the waveform model and the history."""
+    """Train ToneNet on precomputed images; return the waveform model and the history."""
     classes = config.classes
     keras.utils.set_random_seed(seed)
     class_weights = None
     if recipe.class_weighting == "balanced":
         counts = np.bincount(y, minlength=classes).astype(np.float64)
         class_weights = np.where(counts > 0, len(y) / (classes * np.maximum(counts, 1)), 0.0)
-    elif recipe.class_weighting != "none":
-        raise ValueError(
-            "class_weighting must be 'none' or 'balanced'. "
-            f"Received: class_weighting={recipe.class_weighting!r}"
-        )
     data = make_dataset(
-        features, y, classes=classes, recipe=recipe, seed=seed, class_weights=class_weights
+        features,
+        y,
+        speakers,
+        classes=classes,
+        recipe=recipe,
+        seed=seed,
+        class_weights=class_weights,
     )
     steps = math.ceil(len(y) / recipe.batch_size)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with _policy(recipe.mixed_precision), scope:
-        model = ToneNet(weights=None, include_preprocessing=False, config=config)
+        model = ToneNet(
+            weights=None, include_preprocessing=False, config=config, speaker_context=True
+        )
         if optimizer is None:
             schedule = keras.optimizers.schedules.CosineDecay(
                 recipe.learning_rate, decay_steps=steps * recipe.epochs, alpha=0.02
             )
-            opt = keras.optimizers.Adam(schedule)
+            opt = keras.optimizers.Adam(schedule, use_ema=recipe.ema, ema_momentum=0.999)
         else:
             opt = optimizer.__class__.from_config(optimizer.get_config())
         model.compile(
@@ -129,6 +142,7 @@ def train(
     neutral_speakers: Sequence[str] | None = None,
     card_notes: str | None = None,
     class_weighting: str | None = None,
+    command: Sequence[str] = (),
     verbose: int = 2,
 ) -> dict:
     """Train ToneNet from scratch and write a preset folder.
@@ -163,6 +177,7 @@ def train(
         class_weighting: `"none"`, `"balanced"` or `"auto"`; overrides the
             recipe's. `"auto"` (the recipe's default) means `"balanced"` for
             5 classes and `"none"` for 4.
+        command: the command lines that ran this, for the report and the card.
         verbose: Keras `fit` verbosity.
 
     Returns:
@@ -184,7 +199,7 @@ def train(
     features = make_features(corpus, recipe, config, seed=seed, progress=verbose > 0)
     feature_seconds = time.perf_counter() - started
     fit_options = (config, recipe, seed, optimizer, strategy, verbose)
-    model, history = _fit(features, corpus.labels, *fit_options)
+    model, history = _fit(features, corpus.labels, corpus.speakers, *fit_options)
     seconds = time.perf_counter() - started
     report: dict[str, Any] = {
         "kind": "train",
@@ -198,6 +213,7 @@ def train(
         "unreadable": [{"path": path, "reason": reason} for path, reason in corpus.unreadable],
         "seed": seed,
         "neutral_speakers": None if neutral_speakers is None else list(neutral_speakers),
+        "command": list(command),
         "recipe": asdict(recipe),
         "optimizer": None if optimizer is None else type(optimizer).__name__,
         "strategy": None if strategy is None else type(strategy).__name__,
@@ -237,7 +253,7 @@ def cross_validate(
     classes: int = 4,
     config: ToneNetConfig | None = None,
     speakers: Sequence[str] | None = None,
-    seed: int = 0,
+    seeds: Sequence[int] = (0,),
     epochs: int | None = None,
     batch_size: int | None = None,
     recipe: Recipe | None = None,
@@ -246,16 +262,20 @@ def cross_validate(
     cache_dir: str | os.PathLike | None = None,
     compare_classes: int | None = None,
     neutral_speakers: Sequence[str] | None = None,
+    exclude_speakers: Sequence[str] = (),
     class_weighting: str | None = None,
+    command: Sequence[str] = (),
     verbose: int = 2,
 ) -> dict:
-    """Leave-one-speaker-out: for each speaker, train on the others, test on it.
+    """Leave-one-speaker-out: for each speaker, train on the others, test on it; per seed.
 
-    Augmented features are computed once for the whole corpus and each fold
-    takes its training speakers' rows, so the folds differ only in which
-    speaker is held out. Each fold's waveform model is written to
-    `output_dir/fold-<speaker>/` and measured on the held-out speaker's raw
-    clips.
+    For each seed, augmented features are computed once for the whole corpus
+    and each fold takes its training speakers' rows, so the folds differ only
+    in which speaker is held out. Each fold's waveform model is written to
+    `output_dir/seed-<seed>/fold-<speaker>/` and measured on the held-out
+    speaker's raw clips: alone (`overall`), and with a speaker context of 1, 5
+    and 20 random other clips of that speaker and of all of them
+    (`speaker_context`, keyed `k1`, `k5`, `k20`, `all`).
 
     Args:
         manifests: manifest CSV(s) of all speakers.
@@ -263,8 +283,10 @@ def cross_validate(
         classes: 4 or 5.
         config: as in `train`.
         speakers: the speakers to hold out (default: every speaker); the
-            others are always trained on.
-        seed: as in `train`.
+            others are always trained on (list a synthetic voice among the
+            manifests but not here to train on it without testing on it).
+        seeds: one run of every fold per seed; the report gives each fold's
+            mean and range over them.
         epochs: overrides the recipe's (default: the recipe's).
         batch_size: overrides the recipe's (default: the recipe's).
         recipe: as in `train`.
@@ -274,13 +296,18 @@ def cross_validate(
         compare_classes: with `classes=5`, also report accuracy on tones 1-4
             only (`4`), for comparison with a 4-class model.
         neutral_speakers: as in `train`.
+        exclude_speakers: speakers left out of every fold's training (e.g. to
+            measure what a corpus brings); they cannot be held out.
         class_weighting: as in `train`.
+        command: as in `train`.
         verbose: Keras `fit` verbosity.
 
     Returns:
-        `{"kind": "cross_validate", "folds": {speaker: evaluation report of
-        that speaker + train_seconds}, "summary": {speaker: accuracy}, ...}`,
-        also written to `output_dir/report.json`.
+        `{"kind": "cross_validate", "seeds", "folds": {speaker: {seed: fold
+        report}}, "summary": {speaker: {mode: {"mean", "min", "max"}}},
+        "per_sex": {sex: {mode: {"mean", "min", "max"}}}, ...}`, also written
+        to `output_dir/report.json`. A fold report is an `evaluate` report of
+        the held-out speaker plus `speaker_context` metrics per context size.
     """
     recipe = resolve_recipe(recipe, classes, epochs, batch_size, class_weighting)
     config, corpus = _prepare(manifests, classes, config, optimizer, neutral_speakers, cache_dir)
@@ -288,65 +315,145 @@ def cross_validate(
     output_dir.mkdir(parents=True, exist_ok=True)
     all_speakers = corpus.speaker_names()
     held_out = list(speakers) if speakers is not None else all_speakers
-    unknown = set(held_out) - set(all_speakers)
-    if unknown:
+    for name, names in (("speakers", held_out), ("exclude_speakers", exclude_speakers)):
+        unknown = set(names) - set(all_speakers)
+        if unknown:
+            raise ValueError(
+                f"{name} names speakers that are not in the corpus: {sorted(unknown)}; "
+                f"the corpus has {all_speakers}."
+            )
+    if set(held_out) & set(exclude_speakers):
         raise ValueError(
-            f"speakers names speakers that are not in the corpus: {sorted(unknown)}; "
-            f"the corpus has {all_speakers}."
+            "A speaker cannot be both held out and excluded from training. "
+            f"Received: exclude_speakers={sorted(set(held_out) & set(exclude_speakers))}"
         )
     started = time.perf_counter()
-    features = make_features(corpus, recipe, config, seed=seed, progress=verbose > 0)
-    fit_options = (config, recipe, seed, optimizer, strategy, verbose)
     report: dict[str, Any] = {
         "kind": "cross_validate",
         "classes": classes,
         "class_names": list(config.class_names),
+        "manifests": as_list(manifests),
         "speakers": all_speakers,
+        "held_out": held_out,
+        "exclude_speakers": list(exclude_speakers),
+        "sexes": {s: str(corpus.sexes[corpus.speakers == s][0]) for s in held_out},
         "unreadable": [{"path": path, "reason": reason} for path, reason in corpus.unreadable],
         "recipe": asdict(recipe),
-        "seed": seed,
+        "seeds": [int(seed) for seed in seeds],
         "neutral_speakers": None if neutral_speakers is None else list(neutral_speakers),
-        "feature_seconds": round(time.perf_counter() - started, 1),
-        "folds": {},
-        "summary": {},
+        "command": list(command),
+        "folds": {speaker: {} for speaker in held_out},
     }
-    for speaker in held_out:
-        fold_start = time.perf_counter()
-        train_mask = corpus.speakers != speaker
-        model, history = _fit(features[train_mask], corpus.labels[train_mask], *fit_options)
-        fold_seconds = time.perf_counter() - fold_start
-        test = corpus.select(~train_mask)
-        probs = predict_corpus(model, test)
-        fold = evaluation_report(test, probs.argmax(axis=1), classes)
-        del fold["unreadable"]  # the corpus's, in the report itself
-        fold["train_speakers"] = [s for s in all_speakers if s != speaker]
-        fold["train_seconds"] = round(fold_seconds, 1)
-        fold["final_train_accuracy"] = history["accuracy"][-1]
-        if compare_classes is not None and compare_classes < classes:
-            keep = test.labels < compare_classes
-            restricted = probs[keep][:, :compare_classes].argmax(axis=1)
-            fold[f"tones_1_{compare_classes}_only"] = metrics(
-                test.labels[keep], restricted, compare_classes
+    trainable = ~np.isin(corpus.speakers, list(exclude_speakers))
+    for seed in seeds:
+        features = make_features(corpus, recipe, config, seed=seed, progress=verbose > 0)
+        fit_options = (config, recipe, seed, optimizer, strategy, verbose)
+        for speaker in held_out:
+            fold_start = time.perf_counter()
+            train_mask = trainable & (corpus.speakers != speaker)
+            model, history = _fit(
+                features.select(train_mask),
+                corpus.labels[train_mask],
+                corpus.speakers[train_mask],
+                *fit_options,
             )
-            fold[f"tones_1_{compare_classes}_accuracy_of_full_argmax"] = float(
-                (probs[keep].argmax(axis=1) == test.labels[keep]).mean()
+            test = corpus.select(corpus.speakers == speaker)
+            fold = _fold_report(model, test, config, seed, compare_classes)
+            fold["train_seconds"] = round(time.perf_counter() - fold_start, 1)
+            fold["final_train_accuracy"] = history["accuracy"][-1]
+            report["folds"][speaker][str(seed)] = fold
+            save_preset(
+                model,
+                output_dir / f"seed-{seed}" / f"fold-{speaker}",
+                config=config,
+                card=f"# ToneNet LOSO fold: held out {speaker}, seed {seed}\n\nNot for release.\n",
             )
-        report["folds"][speaker] = fold
-        report["summary"][speaker] = fold["overall"]["accuracy"]
-        save_preset(
-            model,
-            output_dir / f"fold-{speaker}",
-            config=config,
-            card=f"# ToneNet LOSO fold: held out {speaker}\n\nNot for release.\n",
-        )
-        logger.info("held out %s: accuracy %.4f", speaker, fold["overall"]["accuracy"])
-        (output_dir / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
-    accuracies = list(report["summary"].values())
-    report["mean_accuracy"] = float(np.mean(accuracies))
-    report["min_accuracy"] = float(np.min(accuracies))
+            logger.info(
+                "seed %d, held out %s: accuracy %.4f alone, %.4f with the speaker's other clips",
+                seed,
+                speaker,
+                fold["overall"]["accuracy"],
+                fold["speaker_context"]["all"]["accuracy"],
+            )
+            report.update(summarize_folds(report))
+            (output_dir / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
     report["seconds"] = round(time.perf_counter() - started, 1)
     (output_dir / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def _fold_report(
+    model: keras.Model,
+    test: Any,
+    config: ToneNetConfig,
+    seed: int,
+    compare_classes: int | None,
+) -> dict:
+    """The held-out speaker's evaluation, alone and with each size of speaker context."""
+    classes = config.classes
+    probs = predict_corpus(model, test)
+    fold = evaluation_report(test, probs.argmax(axis=1), classes)
+    del fold["unreadable"]  # the corpus's, in the report itself
+    with_context = ToneNet(weights=None, config=config, speaker_context=True)
+    with_context.set_weights(model.get_weights())
+    histograms = pitch_histograms(test.waveforms, config=config)
+    fold["speaker_context"] = {}
+    for mode, size in CONTEXT_SIZES.items():
+        contexts = sampled_contexts(histograms, test.speakers, size, seed=seed)
+        predicted = predict_corpus(with_context, test, contexts=contexts).argmax(axis=1)
+        fold["speaker_context"][mode] = metrics(test.labels, predicted, classes)
+    if compare_classes is not None and compare_classes < classes:
+        keep = test.labels < compare_classes
+        restricted = probs[keep][:, :compare_classes].argmax(axis=1)
+        fold[f"tones_1_{compare_classes}_only"] = metrics(
+            test.labels[keep], restricted, compare_classes
+        )
+    return fold
+
+
+def summarize_folds(report: dict) -> dict:
+    """Mean, min and max over seeds of each fold's accuracy, per mode; and per sex.
+
+    The modes are `alone` and the speaker-context sizes (`CONTEXT_SIZES`).
+    Per sex, the mean of the held-out speakers of that sex is taken per seed,
+    then summarised over seeds.
+
+    Returns:
+        `{"summary": {speaker: {mode: stats}}, "per_sex": {sex: {mode: stats}}}`.
+    """
+    modes = ["alone", *CONTEXT_SIZES]
+
+    def accuracy(fold: dict, mode: str) -> float:
+        metrics_ = fold["overall"] if mode == "alone" else fold["speaker_context"][mode]
+        return metrics_["accuracy"]
+
+    def stats(values: list[float]) -> dict:
+        return {
+            "mean": float(np.mean(values)),
+            "min": float(min(values)),
+            "max": float(max(values)),
+        }
+
+    summary = {
+        speaker: {mode: stats([accuracy(f, mode) for f in runs.values()]) for mode in modes}
+        for speaker, runs in report["folds"].items()
+        if runs
+    }
+    per_sex: dict[str, dict] = {}
+    for sex in sorted(set(report["sexes"].values())):
+        members = [s for s, x in report["sexes"].items() if x == sex and report["folds"][s]]
+        seeds = set.intersection(*(set(report["folds"][s]) for s in members)) if members else set()
+        if seeds:
+            per_sex[sex] = {
+                mode: stats(
+                    [
+                        float(np.mean([accuracy(report["folds"][s][seed], mode) for s in members]))
+                        for seed in sorted(seeds)
+                    ]
+                )
+                for mode in modes
+            }
+    return {"summary": summary, "per_sex": per_sex}
 
 
 def _prepare(
@@ -395,4 +502,4 @@ def _keep_neutral_of(corpus: Any, neutral_speakers: Sequence[str] | None) -> Any
     return corpus.select(keep)
 
 
-__all__ = ["Recipe", "cross_validate", "train"]
+__all__ = ["Recipe", "cross_validate", "summarize_folds", "train"]

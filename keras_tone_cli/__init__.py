@@ -171,7 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--epochs", type=_positive_int, default=None, metavar="N")
     train.add_argument("--batch-size", type=_positive_int, default=None, metavar="N")
-    train.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
+    train.add_argument(
+        "--seed",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="N",
+        help="random seed (default: 0); with --loso, several seeds run every fold once "
+        "per seed and report the mean and range",
+    )
     train.add_argument(
         "--loso",
         action="store_true",
@@ -183,6 +191,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SPEAKER",
         help="with --loso: the speakers to hold out (default: every speaker)",
+    )
+    train.add_argument(
+        "--exclude",
+        nargs="+",
+        default=(),
+        metavar="SPEAKER",
+        help="leave these speakers out of training (with --loso: of every fold)",
+    )
+    train.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="training precision: mixed bfloat16, float32, or auto: bfloat16 where the "
+        "hardware computes it natively (a GPU of compute capability >= 8, or a CPU with "
+        "AVX512-BF16/AMX), float32 elsewhere (default: auto)",
     )
     train.add_argument(
         "--neutral-from",
@@ -225,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest.csv files")
     _add_weights(evaluate, required=True)
     evaluate.add_argument("--batch-size", type=_positive_int, default=None, metavar="N")
+    evaluate.add_argument(
+        "--speaker-context",
+        action="store_true",
+        help="give each clip the speaker context of the other clips of its speaker "
+        "(the manifests' speaker column)",
+    )
     evaluate.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
 
     card = commands.add_parser(
@@ -292,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     args.debug = bool(getattr(args, "debug", False))
     args.prefix = f"{PROG} {args.command}"
+    args.argv = argv  # recorded in training reports
     try:
         with _quiet_start(args.debug):
             from keras_tone import commands  # TensorFlow, Keras and the library

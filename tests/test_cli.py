@@ -413,10 +413,14 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple, dict]]:
     from keras_tone import training
 
     recorded: list[tuple[str, tuple, dict]] = []
+    from keras_tone.evaluation import CONTEXT_SIZES
+
     m = {"clips": 1, "accuracy": 0.9, "precision": [0.9] * 4, "recall": [0.9] * 4}
     m["confusion"] = [[1, 0, 0, 0]] * 4
-    report = {"kind": "cross_validate", "classes": 4, "folds": {"a": {"overall": m}}}
-    report["summary"] = {"a": 0.9}
+    fold = {"overall": m, "speaker_context": {mode: m for mode in CONTEXT_SIZES}}
+    report = {"kind": "cross_validate", "classes": 4, "seeds": [0], "sexes": {"a": "F"}}
+    report["folds"] = {"a": {"0": fold}}
+    report.update(training.summarize_folds(report))
 
     def record(name: str):
         def function(*args, **kwargs):
@@ -437,31 +441,46 @@ def manifest(tmp_path: Path) -> Path:
     return path
 
 
+def _options(call: tuple, *keys: str) -> dict:
+    return {key: call[2][key] for key in keys if key in call[2]}
+
+
 def test_train_calls_training(calls, manifest: Path, tmp_path: Path, capsys) -> None:
     argv = ["train", str(manifest), "-o", str(tmp_path / "out"), "--epochs", "3", "--seed", "7"]
     status, out, err = run_main(argv, capsys)
     assert status == 0, err
-    assert calls == [
-        ("train", ([str(manifest)], str(tmp_path / "out")), {"classes": 4, "seed": 7, "epochs": 3})
-    ]
+    (call,) = calls
+    assert call[:2] == ("train", ([str(manifest)], str(tmp_path / "out")))
+    assert _options(call, "classes", "seed", "epochs") == {"classes": 4, "seed": 7, "epochs": 3}
+    assert call[2]["command"] == ["keras-tone " + " ".join(argv)]  # recorded for the card
     assert "Leave-one-speaker-out" in out  # format_report of what train returned
 
     argv = ["train", str(manifest), "-o", "cv", "--loso", "--classes", "5", "--batch-size", "8"]
+    argv += ["--seed", "0", "1", "2"]
     status, out, _ = run_main(argv, capsys)
     assert status == 0
-    assert calls[-1] == (
-        "cross_validate",
-        ([str(manifest)], "cv"),
-        {"classes": 5, "seed": 0, "batch_size": 8, "compare_classes": 4},
-    )
+    assert calls[-1][:2] == ("cross_validate", ([str(manifest)], "cv"))
+    assert _options(calls[-1], "classes", "seeds", "batch_size", "compare_classes") == {
+        "classes": 5,
+        "seeds": [0, 1, 2],
+        "batch_size": 8,
+        "compare_classes": 4,
+    }
+    status, _, err = run_main(["train", str(manifest), "-o", "x", "--seed", "0", "1"], capsys)
+    assert status == 2 and "several --seed values need --loso" in err
 
 
-def test_train_tempo_option(calls, manifest: Path, capsys) -> None:
+def test_train_recipe_options(calls, manifest: Path, capsys) -> None:
     from keras_tone.recipe import Recipe
 
     status, _, err = run_main(["train", str(manifest), "-o", "out", "--tempo", "1", "1"], capsys)
     assert status == 0, err
     assert calls[-1][2]["recipe"] == Recipe(tempo=(1.0, 1.0))
+    argv = ["train", str(manifest), "-o", "out", "--precision", "float32", "--exclude", "x"]
+    status, _, err = run_main(argv, capsys)
+    assert status == 0, err
+    assert calls[-1][2]["recipe"] == Recipe(mixed_precision=False)
+    assert calls[-1][2]["exclude_speakers"] == ["x"]
     status, _, err = run_main(["train", str(manifest), "-o", "out", "--tempo", "2", "1"], capsys)
     assert status == 2 and "LOW <= HIGH" in err
     status, _, err = run_main(["train", str(manifest), "-o", "out", "--tempo", "0", "1"], capsys)
@@ -480,9 +499,10 @@ def test_train_passes_the_recipe_options(calls, manifest: Path, tmp_path: Path, 
     argv += ["--neutral-from", "a", "b", "--speakers", "a", "--class-weighting", "none"]
     status, _, err = run_main(argv, capsys)
     assert status == 0, err
-    assert calls[-1][2] == {
+    keys = ("classes", "seeds", "neutral_speakers", "class_weighting", "speakers")
+    assert _options(calls[-1], *keys, "compare_classes") == {
         "classes": 5,
-        "seed": 0,
+        "seeds": [0],
         "neutral_speakers": ["a", "b"],
         "class_weighting": "none",
         "speakers": ["a"],
@@ -493,19 +513,17 @@ def test_train_passes_the_recipe_options(calls, manifest: Path, tmp_path: Path, 
     argv += ["--loso-report", str(loso)]
     status, _, err = run_main(argv, capsys)
     assert status == 0, err
-    assert calls[-1] == (
-        "train",
-        ([str(manifest)], "out"),
-        {
-            "classes": 5,
-            "seed": 0,
-            "neutral_speakers": ["a"],
-            "name": "n",
-            "data_licences": {"a": "CC0"},
-            "card_notes": "## Notes\n",
-            "loso_report": {"summary": {"a": 0.9}},
-        },
-    )
+    assert calls[-1][:2] == ("train", ([str(manifest)], "out"))
+    keys = ("classes", "seed", "neutral_speakers", "name", "data_licences", "card_notes")
+    assert _options(calls[-1], *keys, "loso_report") == {
+        "classes": 5,
+        "seed": 0,
+        "neutral_speakers": ["a"],
+        "name": "n",
+        "data_licences": {"a": "CC0"},
+        "card_notes": "## Notes\n",
+        "loso_report": {"summary": {"a": 0.9}},
+    }
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 from signals import voiced_syllable
 
-from keras_tone import ToneNetConfig, cards, evaluation, features, recipe, reports, training
+from keras_tone import ToneNetConfig, evaluation, features, recipe, reports, training
 from keras_tone._keras import keras
 from keras_tone.audio import pad_batch
 from keras_tone.recipe import Recipe
@@ -49,23 +49,54 @@ def tiny_corpus(tmp_path, monkeypatch):
 
 def test_augment_is_seeded_and_shifts_pitch():
     clip = voiced_syllable(1, seconds=0.5)
-    shift = Recipe(pitch_semitones=12.0, noise_probability=0.0, tempo=(1.0, 1.0))
-    a = features.augment_waveform(clip, np.random.default_rng(3), shift, 16000)
-    b = features.augment_waveform(clip, np.random.default_rng(3), shift, 16000)
+    quiet = Recipe(noise_probability=0.0, tempo=(1.0, 1.0))
+    a = features.augment_waveform(clip, np.random.default_rng(3), quiet, 16000, voice=(12.0, 1.0))
+    b = features.augment_waveform(clip, np.random.default_rng(3), quiet, 16000, voice=(12.0, 1.0))
     np.testing.assert_array_equal(a, b)
-    lengths = {
-        len(features.augment_waveform(clip, np.random.default_rng(s), shift, 16000))
-        for s in range(20)
-    }
-    # Resampling by 2**(+-1) changes the length between half and double.
-    assert min(lengths) >= len(clip) // 2 - 1 and max(lengths) <= 2 * len(clip) + 1
-    assert len(lengths) > 10
+    # Resampling an octave up (+-1 semitone of jitter) halves the length.
+    assert abs(len(a) / len(clip) - 0.5) < 0.04
+
+
+def test_virtual_speakers_share_their_voice_change():
+    recipe_ = Recipe(pitch_semitones=6.0)
+    draws = {features.voice_draw(recipe_, "spk", version, seed=0) for version in (1, 1, 1)}
+    assert len(draws) == 1  # one virtual speaker, one voice change
+    others = [features.voice_draw(recipe_, "spk", version, seed=0) for version in range(1, 9)]
+    assert len(set(others)) == 8 and all(abs(shift) <= 6.0 for shift, _ in others)
+    low, high = recipe_.formant_ratio
+    assert all(low <= ratio <= high for _, ratio in others)
+
+
+def _f0(clip: np.ndarray) -> float:
+    """The F0 of a steady harmonic clip: autocorrelation peak over 60-500 Hz."""
+    x = clip[len(clip) // 4 : 3 * len(clip) // 4]
+    r = np.correlate(x, x, "full")[len(x) - 1 :]
+    lag = 32 + int(np.argmax(r[32:267]))
+    return 16000 / lag
+
+
+def test_praat_voice_change_moves_pitch_and_keeps_duration():
+    t = np.arange(8000) / 16000
+    clip = 0.3 * sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 10)).astype("float32")
+    praat = Recipe(voice_change="praat", pitch_jitter=0.0, noise_probability=0.0, tempo=(1.0, 1.0))
+    out = features.augment_waveform(clip, np.random.default_rng(0), praat, 16000, voice=(5.0, 1.1))
+    assert abs(len(out) - len(clip)) < 160  # the length is kept: no speed change
+    assert abs(12 * np.log2(_f0(out) / _f0(clip)) - 5.0) < 0.7
+
+
+def test_half_third_cuts_tone_3_only():
+    clip = voiced_syllable(3, seconds=0.5)
+    cut = Recipe(half_third=1.0, pitch_jitter=0.0, noise_probability=0.0, tempo=(1.0, 1.0))
+    rng = np.random.default_rng
+    third = features.augment_waveform(clip, rng(0), cut, 16000, tone=3)
+    assert 0.45 * len(clip) - 1 <= len(third) <= 0.7 * len(clip) + 1
+    assert len(features.augment_waveform(clip, rng(0), cut, 16000, tone=4)) == len(clip)
 
 
 def test_augment_noise_adds_lead_and_noise():
     clip = voiced_syllable(2, seconds=0.3, lead_silence=0.0)
     noisy = Recipe(
-        pitch_semitones=0.0, noise_probability=1.0, snr_db=(20.0, 20.0), tempo=(1.0, 1.0)
+        pitch_jitter=0.0, noise_probability=1.0, snr_db=(20.0, 20.0), tempo=(1.0, 1.0)
     )
     out = features.augment_waveform(clip, np.random.default_rng(0), noisy, 16000)
     lead = len(out) - len(clip)
@@ -79,27 +110,16 @@ def test_augment_noise_adds_lead_and_noise():
 def test_augment_tempo_changes_length_not_pitch():
     t = np.arange(8000) / 16000
     clip = (0.3 * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32)
-    slower = Recipe(pitch_semitones=0.0, noise_probability=0.0, tempo=(0.5, 0.5))
+    slower = Recipe(pitch_jitter=0.0, noise_probability=0.0, tempo=(0.5, 0.5))
     out = features.augment_waveform(clip, np.random.default_rng(0), slower, 16000)
     assert abs(len(out) - 2 * len(clip)) <= 1024
     spectrum = np.abs(np.fft.rfft(out[2048:-2048] * np.hanning(len(out) - 4096)))
     peak_hz = np.argmax(spectrum) * 16000 / (len(out) - 4096)
     assert abs(peak_hz - 200.0) < 5.0, peak_hz
-    off = Recipe(pitch_semitones=0.0, noise_probability=0.0, tempo=(1.0, 1.0))
+    off = Recipe(pitch_jitter=0.0, noise_probability=0.0, tempo=(1.0, 1.0))
     np.testing.assert_array_equal(
         features.augment_waveform(clip, np.random.default_rng(0), off, 16000), clip
     )
-
-
-@pytest.mark.parametrize("preset, flag", [("blcu", False), ("blcu-5tone", True)])
-def test_card_retrain_command_reproduces_the_recipe(preset, flag):
-    """blcu-5tone was trained before the tempo augmentation: its command turns it off."""
-    report = json.loads((REPO / "weights" / preset / "report.json").read_text())
-    config = read_config(REPO / "weights" / preset / "config.json")
-    card = cards.model_card(report, name=preset, config=config)
-    retrain = card[card.index("## Retrain") :]
-    assert ("--tempo 1 1" in retrain) == flag
-    assert retrain.count("keras-tone train") == 2
 
 
 def test_metrics():
@@ -118,13 +138,17 @@ def test_format_report_evaluate_and_cv():
     report = {"kind": "evaluate", "classes": 4, "overall": m, "per_speaker": {"spk": m}}
     text = reports.format_report(report)
     assert "spk" in text and "75.0%" in text and "true\\pred" in text
+    fold = {"overall": m, "speaker_context": {mode: m for mode in evaluation.CONTEXT_SIZES}}
     cv = {
         "kind": "cross_validate",
         "classes": 4,
-        "folds": {"spk": {"overall": m}},
-        "summary": {"spk": 0.75},
+        "seeds": [0, 1],
+        "sexes": {"spk": "F"},
+        "folds": {"spk": {"0": fold, "1": fold}},
     }
-    assert "worst 75.0%" in reports.format_report(cv)
+    cv.update(training.summarize_folds(cv))
+    text = reports.format_report(cv)
+    assert "75.0 (75.0-75.0)" in text and "mean (F)" in text
     assert "| T1 |" in reports.format_report(cv, markdown=True)
     with pytest.raises(ValueError, match="kind"):
         reports.format_report({"kind": "other", "classes": 4})
@@ -206,10 +230,27 @@ def test_cross_validate_tiny(tiny_corpus, tmp_path):
     report = training.cross_validate(
         tiny_corpus, tmp_path / "cv", recipe=TINY, speakers=["s2"], verbose=0
     )
-    assert list(report["summary"]) == ["s2"]
-    assert report["folds"]["s2"]["train_speakers"] == ["s1"]
-    assert (tmp_path / "cv" / "fold-s2" / "model.weights.h5").is_file()
+    assert list(report["summary"]) == ["s2"] and report["seeds"] == [0]
+    fold = report["folds"]["s2"]["0"]
+    assert set(fold["speaker_context"]) == set(evaluation.CONTEXT_SIZES)
+    assert fold["overall"]["clips"] == fold["speaker_context"]["all"]["clips"] == 12
+    assert (tmp_path / "cv" / "seed-0" / "fold-s2" / "model.weights.h5").is_file()
     assert "Held out s2" in reports.format_report(report)
+
+
+@pytest.mark.slow
+def test_cross_validate_excludes_and_seeds(tiny_corpus, tmp_path):
+    with pytest.raises(ValueError, match="both held out and excluded"):
+        training.cross_validate(
+            tiny_corpus, tmp_path / "x", recipe=TINY, speakers=["s2"], exclude_speakers=["s2"]
+        )
+    report = training.cross_validate(
+        tiny_corpus, tmp_path / "cv", recipe=TINY, speakers=["s1", "s2"], seeds=(0, 1), verbose=0
+    )
+    assert set(report["folds"]["s1"]) == {"0", "1"}
+    stats = report["summary"]["s1"]["alone"]
+    assert stats["min"] <= stats["mean"] <= stats["max"]
+    assert set(report["per_sex"]) == {"F"}
 
 
 @pytest.mark.slow
@@ -254,7 +295,11 @@ def test_run_recipe_keeps_the_recipes_values_unless_overridden():
     overridden = recipe.resolve_recipe(mine, classes=5, epochs=2)
     assert (overridden.epochs, overridden.batch_size) == (2, 16)
     assert overridden.class_weighting == "balanced"
-    assert recipe.resolve_recipe(None, classes=4) == replace(Recipe(), class_weighting="none")
+    resolved = recipe.resolve_recipe(None, classes=4)
+    assert resolved == replace(
+        Recipe(), class_weighting="none", mixed_precision=resolved.mixed_precision
+    )
+    assert isinstance(resolved.mixed_precision, bool)
     with pytest.raises(ValueError, match="Received: class_weighting='inverse'"):
         recipe.resolve_recipe(None, classes=4, class_weighting="inverse")
 
@@ -269,11 +314,14 @@ def test_front_end_matches_the_waveform_model():
     ]
     model = ToneNet(weights=None, include_top=False)
     cut = keras.Model(model.input, model.get_layer("front_end").output)
-    expected = np.asarray(cut(pad_batch(clips)[0]))
+    expected = [np.asarray(image) for image in cut(pad_batch(clips)[0])]
     got = features.FeatureExtractor(ToneNetConfig())(clips)
-    np.testing.assert_allclose(got, expected, atol=0.01)  # dB
-    for clip, row in zip(clips, got, strict=True):  # as each clip alone
-        np.testing.assert_allclose(row, np.asarray(cut(clip[None]))[0], atol=0.01)
+    for mine, theirs, atol in zip(got, expected, (0.01, 1e-4), strict=True):  # dB, salience
+        np.testing.assert_allclose(mine, theirs, atol=atol)
+    for i, clip in enumerate(clips):  # as each clip alone
+        log_mel, salience = cut(clip[None])
+        np.testing.assert_allclose(got[0][i], np.asarray(log_mel)[0], atol=0.01)
+        np.testing.assert_allclose(got[1][i], np.asarray(salience)[0], atol=1e-4)
 
 
 def test_neutral_tone_kept_only_for_named_speakers(tmp_path, monkeypatch):
