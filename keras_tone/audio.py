@@ -143,14 +143,24 @@ def prepare_batch(
             raise ValueError(
                 f"clip {i} is silent (all samples are zero): there is no tone to classify."
             )
-        if sample_rate != model_sample_rate:
-            import librosa
-
-            waveform = librosa.resample(
-                waveform, orig_sr=sample_rate, target_sr=model_sample_rate
-            ).astype(np.float32)
-        prepared.append(waveform)
+        prepared.append(resample(waveform, sample_rate, model_sample_rate))
     return pad_batch(prepared)[0]
+
+
+def resample(waveform: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+    """A 1-D float32 waveform at `target_rate` (librosa's default, soxr), as is if equal.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.audio import resample
+        >>> resample(np.ones(22050, "float32"), 22050, 16000).shape
+        (16000,)
+    """
+    if sample_rate == target_rate:
+        return waveform
+    import librosa
+
+    return librosa.resample(waveform, orig_sr=sample_rate, target_sr=target_rate).astype(np.float32)
 
 
 def pad_batch(waveforms: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
