@@ -9,7 +9,7 @@ does not stop an evaluation.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,14 +75,82 @@ def predict_corpus(
     With `contexts` (`[clips, candidates]`), `model` takes the speaker
     context as its second input (`ToneNet(..., speaker_context=True)`).
     """
-    order = np.argsort([len(w) for w in corpus.waveforms], kind="stable")
-    probs = np.zeros((len(corpus), int(model.output_shape[-1])), np.float32)
+    return predict_clips(model, corpus.waveforms, contexts=contexts, batch_size=batch_size)
+
+
+def predict_clips(
+    model: keras.Model,
+    waveforms: Sequence[np.ndarray],
+    *,
+    contexts: np.ndarray | None = None,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Class probabilities `[clips, classes]` of 1-D float32 waveforms at the model's rate.
+
+    Clips are batched by length, so little padding goes through the model.
+    With `contexts` (`[clips, candidates]`), `model` takes the speaker
+    context as its second input.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone import ToneNet
+        >>> from keras_tone.evaluation import predict_clips
+        >>> clips = [np.random.default_rng(n).normal(0, 0.1, n).astype("float32")
+        ...          for n in (4000, 8000, 6000)]
+        >>> predict_clips(ToneNet(weights=None), clips).shape
+        (3, 4)
+    """
+    order = np.argsort([len(w) for w in waveforms], kind="stable")
+    probs = np.zeros((len(waveforms), int(model.output_shape[-1])), np.float32)
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size]
-        batch, _ = pad_batch([corpus.waveforms[i] for i in index])
+        batch, _ = pad_batch([waveforms[i] for i in index])
         inputs = batch if contexts is None else [batch, contexts[index]]
         probs[index] = np.asarray(model(inputs, training=False))
     return probs
+
+
+def classify_syllables(
+    model: keras.Model,
+    clips: Sequence[np.ndarray],
+    groups: Sequence[Any] | np.ndarray,
+    *,
+    extra_context: np.ndarray | None = None,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Class probabilities of syllables, each with the other syllables of its group as context.
+
+    The context of a syllable is the sum of the pitch histograms of the
+    other syllables with the same group (`keras_tone.context.leave_one_out`):
+    group by word, and the model hears where a syllable lies in the pitch
+    range of its word; group by speaker, and of all the speaker's words.
+
+    Args:
+        model: a waveform ToneNet with the `"speaker_context"` input
+            (`keras_tone.load_model(handle, speaker_context=True)`).
+        clips: 1-D float32 syllable waveforms at the model's rate.
+        groups: one label per clip (a word index, a speaker name).
+        extra_context: added to every context: `[P]`, or `[clips, P]`
+            (e.g. `keras_tone.speaker_context` of other recordings).
+        batch_size: clips per forward pass.
+
+    Returns:
+        float32 `[clips, classes]`.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone import ToneNet
+        >>> from keras_tone.evaluation import classify_syllables
+        >>> clips = [np.random.default_rng(n).normal(0, 0.1, 4000).astype("float32")
+        ...          for n in range(3)]
+        >>> model = ToneNet(weights=None, speaker_context=True)
+        >>> classify_syllables(model, clips, groups=[0, 0, 1]).shape
+        (3, 4)
+    """
+    contexts = leave_one_out(pitch_histograms(clips, model=model, batch_size=batch_size), groups)
+    if extra_context is not None:
+        contexts = contexts + np.asarray(extra_context, np.float32)
+    return predict_clips(model, clips, contexts=contexts, batch_size=batch_size)
 
 
 def sampled_contexts(
@@ -199,10 +267,12 @@ def as_list(manifests: str | os.PathLike | Iterable[str | os.PathLike]) -> list[
 
 __all__ = [
     "CONTEXT_SIZES",
+    "classify_syllables",
     "evaluate",
     "evaluation_report",
     "metrics",
     "metrics_from_confusion",
+    "predict_clips",
     "predict_corpus",
     "sampled_contexts",
 ]
