@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 import pytest
-from signals import voiced_syllable
+from signals import voiced_word as word  # syllables at 0.1-0.4 s, 0.5-0.8 s...
 
 import keras_tone
 from keras_tone import evaluation
@@ -22,15 +22,6 @@ from keras_tone.segmentation import cut
 from keras_tone.textgrid import Interval
 
 SR = 16000
-
-
-def word(*tones: int, sample_rate: int = SR) -> np.ndarray:
-    """Syllables of 0.3 s, the first after 0.1 s of silence, 0.1 s apart."""
-    parts = [
-        voiced_syllable(tone, sample_rate, seconds=0.3, lead_silence=0.1 if i == 0 else 0.05)
-        for i, tone in enumerate(tones)
-    ]
-    return np.concatenate(parts)
 
 
 @pytest.fixture(scope="module")
