@@ -46,6 +46,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
@@ -307,6 +308,57 @@ def word_verdict(verdicts: Sequence[str]) -> str:
     return max(judged, key=VERDICTS.index)
 
 
+def write_textgrid(
+    path: str | os.PathLike,
+    result: WordScore,
+    *,
+    template: str | os.PathLike | None = None,
+) -> None:
+    """Write what `score` found to a Praat TextGrid, beside the recording.
+
+    With `template` (the TextGrid the boundaries came from), its tiers are
+    copied and a `"tones"` tier is added; without, the TextGrid gets a
+    `"syllables"` tier (the pinyin) and the `"tones"` tier. Tone labels are
+    `heard p=probability exp=expected` (`keras_tone.textgrid.tone_label`).
+
+    Args:
+        path: the TextGrid to write (overwritten).
+        result: what `score` returned.
+        template: a TextGrid whose tiers to copy, or `None`.
+
+    Raises:
+        ValueError: the template already has a `"tones"` tier, or cannot be read.
+
+    Example:
+        >>> import os, tempfile
+        >>> from keras_tone.scoring import write_textgrid
+        >>> from keras_tone.textgrid import read_intervals
+        >>> result = {"duration": 1.0, "syllables": [
+        ...     {"pinyin": "ni3", "start": 0.1, "end": 0.4, "heard": 2, "probability": 0.8,
+        ...      "expected": 2},
+        ...     {"pinyin": "hao3", "start": 0.4, "end": 0.8, "heard": 4, "probability": 0.6,
+        ...      "expected": 3}]}
+        >>> path = os.path.join(tempfile.mkdtemp(), "nihao.TextGrid")
+        >>> write_textgrid(path, result)
+        >>> [i.label for i in read_intervals(path, "syllables")]
+        ['ni3', 'hao3']
+        >>> [i.label for i in read_intervals(path, "tones")]
+        ['2 p=0.80 exp=2', '4 p=0.60 exp=3']
+    """
+    from keras_tone.textgrid import TONE_TIER, ToneInterval, write_tones
+
+    syllables = result["syllables"]
+    if template is None:
+        names = [ToneInterval(s["start"], s["end"], label=s["pinyin"]) for s in syllables]
+        write_tones(path, names, tier="syllables", duration=result["duration"])
+        template = path
+    tones = [
+        ToneInterval(s["start"], s["end"], s["heard"], s["probability"], s["expected"])
+        for s in syllables
+    ]
+    write_tones(path, tones, tier=TONE_TIER, template=template)
+
+
 def _checked_context(context: np.ndarray | None, model: keras.Model) -> np.ndarray | None:
     if context is None:
         return None
@@ -330,4 +382,5 @@ __all__ = [
     "score",
     "verdict",
     "word_verdict",
+    "write_textgrid",
 ]
