@@ -162,7 +162,7 @@ def plot_word(clip: np.ndarray, sample_rate: int, result: Any, *, title: str = "
         >>> from keras_tone.plot import plot_word
         >>> t = np.arange(16000) / 16000
         >>> clip = (0.1 * np.sin(2 * np.pi * (180 + 60 * t) * t)).astype("float32")
-        >>> result = {"pinyin": "ni3 hao3", "hanzi": None, "verdict": "ok", "syllables": [
+        >>> result = {"pinyin": "ni3 hao3", "verdict": "ok", "syllables": [
         ...     {"pinyin": "ni3", "start": 0.1, "end": 0.5, "citation": 3, "expected": 2,
         ...      "heard": 2, "probability": 0.9, "verdict": "ok"},
         ...     {"pinyin": "hao3", "start": 0.5, "end": 0.9, "citation": 3, "expected": 3,
@@ -171,6 +171,7 @@ def plot_word(clip: np.ndarray, sample_rate: int, result: Any, *, title: str = "
         2
     """
     from matplotlib.figure import Figure
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
     clip = np.asarray(clip, dtype=np.float32)
     seconds = clip.size / sample_rate
@@ -178,10 +179,9 @@ def plot_word(clip: np.ndarray, sample_rate: int, result: Any, *, title: str = "
     wave_axes, pitch_axes = figure.subplots(
         2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2.2]}
     )
-    word = " ".join(filter(None, [result.get("hanzi"), result["pinyin"]]))
-    figure.suptitle(
-        f"{title}: {word}: {result['verdict']}" if title else f"{word}: {result['verdict']}"
-    )
+    # Pinyin only: matplotlib's default fonts have no Chinese characters.
+    heading = f"{result['pinyin']}: {result['verdict']}"
+    figure.suptitle(f"{title}: {heading}" if title else heading)
     wave_axes.plot(np.arange(clip.size) / sample_rate, clip, linewidth=0.6, color="#1f77b4")
     wave_axes.set(xlim=(0, seconds), ylabel="amplitude", title="Waveform and syllables")
 
@@ -191,6 +191,9 @@ def plot_word(clip: np.ndarray, sample_rate: int, result: Any, *, title: str = "
     high = max(high, low * 1.5)  # at least about 7 semitones of range to draw shapes in
     pitch_axes.plot(times, f0, color="black", linewidth=2, label="F0 (pyin)")
     pitch_axes.set_yscale("log")
+    pitch_axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    pitch_axes.yaxis.set_major_formatter(ScalarFormatter())
+    pitch_axes.yaxis.set_minor_formatter(NullFormatter())
     pitch_axes.set_ylim(low / 1.4, high * 1.6)
     for syllable in result["syllables"]:
         start, end = syllable["start"], syllable["end"]
