@@ -340,9 +340,9 @@ def write_textgrid(
         ...      "expected": 3}]}
         >>> path = os.path.join(tempfile.mkdtemp(), "nihao.TextGrid")
         >>> write_textgrid(path, result)
-        >>> [i.label for i in read_intervals(path, "syllables")]
+        >>> print([i.label for i in read_intervals(path, "syllables")])
         ['ni3', 'hao3']
-        >>> [i.label for i in read_intervals(path, "tones")]
+        >>> print([i.label for i in read_intervals(path, "tones")])
         ['2 p=0.80 exp=2', '4 p=0.60 exp=3']
     """
     from keras_tone.textgrid import TONE_TIER, ToneInterval, write_tones

@@ -285,7 +285,7 @@ def cut(
         >>> import numpy as np
         >>> from keras_tone.segmentation import Segment, cut
         >>> clips = cut(np.arange(100, dtype="float32"), 100, [Segment(0.1, 0.25), (0.5, 2.0)])
-        >>> [(int(clip[0]), clip.size) for clip in clips]
+        >>> print([(int(clip[0]), clip.size) for clip in clips])
         [(10, 15), (50, 50)]
     """
     seconds = len(waveform) / sample_rate
