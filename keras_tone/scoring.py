@@ -195,10 +195,10 @@ def score(
         >>> result["verdict"] in keras_tone.scoring.VERDICTS  # doctest: +SKIP
         True
     """
-    from keras_tone.audio import resample, to_mono_float
+    from keras_tone.audio import cut, resample, to_mono_float
     from keras_tone.evaluation import classify_syllables
     from keras_tone.pinyin import expected_tones
-    from keras_tone.segmentation import as_segment, cut, segment
+    from keras_tone.segmentation import as_segment, segment
     from keras_tone.tonenet import load_model, model_sample_rate
 
     syllables = expected_tones(expected, hanzi)

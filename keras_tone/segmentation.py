@@ -67,7 +67,6 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -253,52 +252,6 @@ def speech_span(waveform: np.ndarray, sample_rate: int) -> Segment:
     """
     analysis = _analyse(waveform, sample_rate)
     return Segment(_seconds(analysis.start), _seconds(analysis.end - 1))
-
-
-def cut(
-    waveform: np.ndarray,
-    sample_rate: int,
-    segments: Sequence[Segment | tuple[float, float] | Any],
-) -> list[np.ndarray]:
-    """The samples of each syllable: `waveform[start * rate : end * rate]`, rounded.
-
-    How `keras_tone.score` and `keras_tone.words.load_word_corpus` turn
-    segments (from `segment`, or a TextGrid's intervals) into clips for a
-    tone model: exactly the interval, no margin added.
-
-    Args:
-        waveform: mono float waveform `[samples]`.
-        sample_rate: its sampling rate in Hz.
-        segments: `Segment`s, `(start, end)` pairs, or anything with `start`
-            and `end` attributes (such as `keras_tone.textgrid.Interval`), in
-            seconds.
-
-    Returns:
-        One view of `waveform` per segment (a segment that runs past the end
-        of the recording is cut at the end).
-
-    Raises:
-        ValueError: a segment has `start >= end`, starts before 0, or starts
-            at or after the end of the recording; the message names it.
-
-    Example:
-        >>> import numpy as np
-        >>> from keras_tone.segmentation import Segment, cut
-        >>> clips = cut(np.arange(100, dtype="float32"), 100, [Segment(0.1, 0.25), (0.5, 2.0)])
-        >>> print([(int(clip[0]), clip.size) for clip in clips])
-        [(10, 15), (50, 50)]
-    """
-    seconds = len(waveform) / sample_rate
-    clips = []
-    for i, item in enumerate(segments):
-        start, end = as_segment(item)
-        if not (0.0 <= start < end) or start >= seconds:
-            raise ValueError(
-                f"Segment {i + 1} runs from {start} s to {end} s; segments must have "
-                f"0 <= start < end and start within the recording (0-{seconds:.3f} s)."
-            )
-        clips.append(waveform[int(round(start * sample_rate)) : int(round(end * sample_rate))])
-    return clips
 
 
 def as_segment(item: Segment | tuple[float, float] | Any) -> Segment:
@@ -601,7 +554,6 @@ __all__ = [
     "Segment",
     "as_segment",
     "count_syllables",
-    "cut",
     "segment",
     "speech_span",
 ]

@@ -251,7 +251,7 @@ def load_word_corpus(
     Each recording is decoded once (`keras_tone.datasets.decode_cached`:
     mono, resampled, cached per manifest and rate) and cut into as many
     syllables as its pinyin has, by `keras_tone.segmentation.segment` and
-    `keras_tone.segmentation.cut`, the way `keras_tone.score` cuts a
+    `keras_tone.audio.cut`, the way `keras_tone.score` cuts a
     learner's word. A recording that cannot be decoded, or that `segment`
     refuses (silent, too short for its syllables), is left out, logged and
     listed with the reason.
@@ -276,7 +276,8 @@ def load_word_corpus(
         >>> corpus.syllables.tones[:2], corpus.position[:2]  # doctest: +SKIP
         (array([2, 4]), array([1, 2]))
     """
-    from keras_tone.segmentation import cut, segment
+    from keras_tone.audio import cut
+    from keras_tone.segmentation import segment
 
     if isinstance(manifests, (str, os.PathLike)):
         manifests = [manifests]

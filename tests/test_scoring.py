@@ -16,9 +16,9 @@ from signals import voiced_word as word  # syllables at 0.1-0.4 s, 0.5-0.8 s...
 
 import keras_tone
 from keras_tone import evaluation
+from keras_tone.audio import cut
 from keras_tone.context import pitch_histograms
 from keras_tone.scoring import VERDICTS, score, verdict, word_verdict
-from keras_tone.segmentation import cut
 from keras_tone.textgrid import Interval
 
 SR = 16000
