@@ -16,6 +16,7 @@ from keras_tone.context import speaker_context
 from keras_tone.export import export
 from keras_tone.labels import decode_predictions
 from keras_tone.presets import list_presets, preset_descriptions
+from keras_tone.scoring import score
 from keras_tone.tonenet import ToneNet, load_model
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "load_model",
     "preset_descriptions",
     "prepare_batch",
+    "score",
     "speaker_context",
 ]

@@ -64,3 +64,15 @@ def voiced_syllable(
     return (gain * np.concatenate([lead, voice, np.zeros(int(0.05 * sample_rate))])).astype(
         np.float32
     )
+
+
+def voiced_word(*tones: int, sample_rate: int = 16000) -> np.ndarray:
+    """`voiced_syllable`s of 0.3 s, the first after 0.1 s of silence, then 0.1 s apart.
+
+    The syllables lie at 0.1-0.4 s, 0.5-0.8 s, 0.9-1.2 s...
+    """
+    parts = [
+        voiced_syllable(tone, sample_rate, seconds=0.3, lead_silence=0.1 if i == 0 else 0.05)
+        for i, tone in enumerate(tones)
+    ]
+    return np.concatenate(parts)
