@@ -410,7 +410,7 @@ def train(args: argparse.Namespace) -> int:
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
     loso_report = _read_json(args.loso_report, "LOSO report")
-    from keras_tone import training
+    from keras_tone import crossval, training
     from keras_tone.recipe import Recipe
     from keras_tone.reports import format_report
 
@@ -440,7 +440,7 @@ def train(args: argparse.Namespace) -> int:
             options["speakers"] = args.speakers
         if args.classes == 5:
             options["compare_classes"] = 4
-        report = training.cross_validate(manifests, args.output, seeds=args.seed, **options)
+        report = crossval.cross_validate(manifests, args.output, seeds=args.seed, **options)
     else:
         options["seed"] = args.seed[0]
         for key, value in (

@@ -99,6 +99,25 @@ class Corpus:
             unreadable=list(self.unreadable),
         )
 
+    def concatenate(self, other: Corpus) -> Corpus:
+        """This corpus and `other` (same sampling rate and classes), one after the other."""
+        if (other.sample_rate, other.classes) != (self.sample_rate, self.classes):
+            raise ValueError(
+                "Only corpora of one sampling rate and number of classes can be joined. "
+                f"Received: ({self.sample_rate}, {self.classes}) and "
+                f"({other.sample_rate}, {other.classes})"
+            )
+        return Corpus(
+            waveforms=[*self.waveforms, *other.waveforms],
+            **{
+                name: np.concatenate([getattr(self, name), getattr(other, name)])
+                for name in ("labels", "tones", "speakers", "sexes", "syllables", "paths")
+            },
+            sample_rate=self.sample_rate,
+            classes=self.classes,
+            unreadable=[*self.unreadable, *other.unreadable],
+        )
+
     def speaker_names(self) -> list[str]:
         """The speakers in the order they first appear."""
         return list(dict.fromkeys(self.speakers.tolist()))

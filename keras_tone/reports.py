@@ -181,8 +181,10 @@ _MODE_TITLES = {
 }
 
 
-def _spread(stats: dict, seeds: int) -> str:
-    """`98.1 (97.5-98.8)` over several seeds, `98.1` for one."""
+def _spread(stats: dict | None, seeds: int) -> str:
+    """`98.1 (97.5-98.8)` over several seeds, `98.1` for one; `-` when not measured."""
+    if stats is None:
+        return "-"
     mean = percent(stats["mean"])
     if seeds < 2:
         return mean
@@ -199,12 +201,15 @@ def _loso_tables(report: dict, heading: Any, markdown: bool) -> str:
     for speaker, stats in summary.items():
         clips = next(iter(report["folds"][speaker].values()))["overall"]["clips"]
         sex = report["sexes"].get(speaker, "?")
-        rows.append([speaker, sex, str(clips), *(_spread(stats[m], seeds) for m in modes)])
+        rows.append([speaker, sex, str(clips), *(_spread(stats.get(m), seeds) for m in modes)])
     for sex, stats in report.get("per_sex", {}).items():
-        rows.append([f"mean ({sex})", sex, "", *(_spread(stats[m], seeds) for m in modes)])
+        rows.append([f"mean ({sex})", sex, "", *(_spread(stats.get(m), seeds) for m in modes)])
     if summary:
         means = [
-            percent(float(np.mean([stats[m]["mean"] for stats in summary.values()]))) for m in modes
+            percent(float(np.mean([stats[m]["mean"] for stats in summary.values()])))
+            if all(m in stats for stats in summary.values())
+            else "-"
+            for m in modes
         ]
         rows.append(["mean (all)", "", "", *means])
     header = ["held out", "sex", "clips", *(f"{_MODE_TITLES[m]} %" for m in modes)]
@@ -214,7 +219,8 @@ def _loso_tables(report: dict, heading: Any, markdown: bool) -> str:
     out = [
         heading("Leave-one-speaker-out (each row: trained on the other speakers)"),
         f"Accuracy on the held-out speaker's clips ({over}speaker context: that many "
-        "other clips of the same speaker, chosen at random; none for `alone`).",
+        "other clips of the same speaker, chosen at random; none for `alone`; for word "
+        "recordings, `alone` gives each syllable the other syllables of its word).",
         "",
         _table(header, rows, markdown),
     ]
@@ -229,7 +235,34 @@ def _loso_tables(report: dict, heading: Any, markdown: bool) -> str:
             note = f", {seeds} seeds pooled" if seeds > 1 else ""
             out += ["", heading(f"Held out {speaker}: {title}{note}")]
             out.append(_confusion_table(pooled, classes, markdown))
+        if "words" in next(iter(runs.values())):
+            out += ["", _word_summary(runs)]
     return "\n".join(out)
+
+
+def _word_summary(runs: dict) -> str:
+    """Whole words, positions and sandhi syllables of a held-out speaker's word recordings."""
+
+    def mean(values: list[float]) -> str:
+        return percent(float(np.mean(values)))
+
+    folds = list(runs.values())
+    positions = sorted(folds[0]["per_position"], key=int)
+    parts = [
+        f"Whole words right: {mean([f['words']['accuracy'] for f in folds])}% of "
+        f"{folds[0]['words']['words']}",
+        "per position in the word: "
+        + ", ".join(
+            f"{p}: {mean([f['per_position'][p]['accuracy'] for f in folds])}%" for p in positions
+        ),
+    ]
+    if folds[0].get("sandhi"):
+        parts.append(
+            "syllables whose surface tone differs from the citation tone (sandhi): "
+            f"{mean([f['sandhi']['all']['accuracy'] for f in folds])}% of "
+            f"{folds[0]['sandhi']['all']['clips']}"
+        )
+    return "; ".join(parts) + " (each syllable with the other syllables of its word as context)."
 
 
 def _pooled(runs: list[dict], classes: int) -> dict:

@@ -28,7 +28,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +37,9 @@ import numpy as np
 from keras_tone._keras import check_same_keras, keras
 from keras_tone.cards import REPORT_NAME, model_card
 from keras_tone.config import ToneNetConfig
-from keras_tone.context import pitch_histograms
 from keras_tone.evaluation import (
-    CONTEXT_SIZES,
     as_list,
     evaluate,
-    evaluation_report,
-    metrics,
-    predict_corpus,
-    sampled_contexts,
 )
 from keras_tone.features import Features, make_dataset, make_features
 from keras_tone.recipe import Recipe, resolve_recipe
@@ -66,7 +60,7 @@ def _policy(mixed: bool):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def _fit(
+def fit(
     features: Features,
     y: np.ndarray,
     speakers: np.ndarray,
@@ -77,7 +71,12 @@ def _fit(
     strategy: Any,
     verbose: int,
 ) -> tuple[keras.Model, dict]:
-    """Train ToneNet on precomputed images; return the waveform model and the history."""
+    """Train ToneNet on precomputed images (`keras_tone.features`).
+
+    Returns:
+        `(model, history)`: the waveform model (`include_preprocessing=True`,
+        one input, float32) with the trained weights, and the Keras history.
+    """
     classes = config.classes
     keras.utils.set_random_seed(seed)
     class_weights = None
@@ -184,7 +183,8 @@ def train(
         The report (also written to `output_dir/report.json`).
     """
     recipe = resolve_recipe(recipe, classes, epochs, batch_size, class_weighting)
-    config, corpus = _prepare(manifests, classes, config, optimizer, neutral_speakers, cache_dir)
+    config, data = prepare(manifests, classes, config, optimizer, neutral_speakers, cache_dir)
+    corpus = data.corpus
     output_dir = Path(output_dir)
     unknown = set(exclude_speakers) - set(corpus.speakers.tolist())
     if unknown:
@@ -199,7 +199,7 @@ def train(
     features = make_features(corpus, recipe, config, seed=seed, progress=verbose > 0)
     feature_seconds = time.perf_counter() - started
     fit_options = (config, recipe, seed, optimizer, strategy, verbose)
-    model, history = _fit(features, corpus.labels, corpus.speakers, *fit_options)
+    model, history = fit(features, corpus.labels, corpus.speakers, *fit_options)
     seconds = time.perf_counter() - started
     report: dict[str, Any] = {
         "kind": "train",
@@ -246,226 +246,41 @@ def train(
     return report
 
 
-def cross_validate(
-    manifests: str | os.PathLike | Iterable[str | os.PathLike],
-    output_dir: str | os.PathLike,
-    *,
-    classes: int = 4,
-    config: ToneNetConfig | None = None,
-    speakers: Sequence[str] | None = None,
-    seeds: Sequence[int] = (0,),
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    recipe: Recipe | None = None,
-    optimizer: Any = None,
-    strategy: Any = None,
-    cache_dir: str | os.PathLike | None = None,
-    compare_classes: int | None = None,
-    neutral_speakers: Sequence[str] | None = None,
-    exclude_speakers: Sequence[str] = (),
-    class_weighting: str | None = None,
-    command: Sequence[str] = (),
-    verbose: int = 2,
-) -> dict:
-    """Leave-one-speaker-out: for each speaker, train on the others, test on it; per seed.
+@dataclass(frozen=True)
+class TrainingData:
+    """The clips a run trains (and cross-validation tests) on.
 
-    For each seed, augmented features are computed once for the whole corpus
-    and each fold takes its training speakers' rows, so the folds differ only
-    in which speaker is held out. Each fold's waveform model is written to
-    `output_dir/seed-<seed>/fold-<speaker>/` and measured on the held-out
-    speaker's raw clips: alone (`overall`), and with a speaker context of 1, 5
-    and 20 random other clips of that speaker and of all of them
-    (`speaker_context`, keyed `k1`, `k5`, `k20`, `all`).
-
-    Args:
-        manifests: manifest CSV(s) of all speakers.
-        output_dir: folder of the per-fold presets and `report.json`.
-        classes: 4 or 5.
-        config: as in `train`.
-        speakers: the speakers to hold out (default: every speaker); the
-            others are always trained on (list a synthetic voice among the
-            manifests but not here to train on it without testing on it).
-        seeds: one run of every fold per seed; the report gives each fold's
-            mean and range over them.
-        epochs: overrides the recipe's (default: the recipe's).
-        batch_size: overrides the recipe's (default: the recipe's).
-        recipe: as in `train`.
-        optimizer: as in `train`.
-        strategy: as in `train`.
-        cache_dir: decoded-audio cache.
-        compare_classes: with `classes=5`, also report accuracy on tones 1-4
-            only (`4`), for comparison with a 4-class model.
-        neutral_speakers: as in `train`.
-        exclude_speakers: speakers left out of every fold's training (e.g. to
-            measure what a corpus brings); they cannot be held out.
-        class_weighting: as in `train`.
-        command: as in `train`.
-        verbose: Keras `fit` verbosity.
-
-    Returns:
-        `{"kind": "cross_validate", "seeds", "folds": {speaker: {seed: fold
-        report}}, "summary": {speaker: {mode: {"mean", "min", "max"}}},
-        "per_sex": {sex: {mode: {"mean", "min", "max"}}}, ...}`, also written
-        to `output_dir/report.json`. A fold report is an `evaluate` report of
-        the held-out speaker plus `speaker_context` metrics per context size.
+    Attributes:
+        corpus: every clip: the syllables of syllable manifests, then the
+            syllables cut from the recordings of word manifests.
+        word: int `[clips]`: the index of a clip's word in `words.words`, -1
+            for a syllable recorded alone.
+        words: the word recordings (`keras_tone.words.load_word_corpus`), or
+            `None` without word manifests.
     """
-    recipe = resolve_recipe(recipe, classes, epochs, batch_size, class_weighting)
-    config, corpus = _prepare(manifests, classes, config, optimizer, neutral_speakers, cache_dir)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    all_speakers = corpus.speaker_names()
-    held_out = list(speakers) if speakers is not None else all_speakers
-    for name, names in (("speakers", held_out), ("exclude_speakers", exclude_speakers)):
-        unknown = set(names) - set(all_speakers)
-        if unknown:
-            raise ValueError(
-                f"{name} names speakers that are not in the corpus: {sorted(unknown)}; "
-                f"the corpus has {all_speakers}."
-            )
-    if set(held_out) & set(exclude_speakers):
-        raise ValueError(
-            "A speaker cannot be both held out and excluded from training. "
-            f"Received: exclude_speakers={sorted(set(held_out) & set(exclude_speakers))}"
-        )
-    started = time.perf_counter()
-    report: dict[str, Any] = {
-        "kind": "cross_validate",
-        "classes": classes,
-        "class_names": list(config.class_names),
-        "manifests": as_list(manifests),
-        "speakers": all_speakers,
-        "held_out": held_out,
-        "exclude_speakers": list(exclude_speakers),
-        "sexes": {s: str(corpus.sexes[corpus.speakers == s][0]) for s in held_out},
-        "unreadable": [{"path": path, "reason": reason} for path, reason in corpus.unreadable],
-        "recipe": asdict(recipe),
-        "seeds": [int(seed) for seed in seeds],
-        "neutral_speakers": None if neutral_speakers is None else list(neutral_speakers),
-        "command": list(command),
-        "folds": {speaker: {} for speaker in held_out},
-    }
-    trainable = ~np.isin(corpus.speakers, list(exclude_speakers))
-    for seed in seeds:
-        features = make_features(corpus, recipe, config, seed=seed, progress=verbose > 0)
-        fit_options = (config, recipe, seed, optimizer, strategy, verbose)
-        for speaker in held_out:
-            fold_start = time.perf_counter()
-            train_mask = trainable & (corpus.speakers != speaker)
-            model, history = _fit(
-                features.select(train_mask),
-                corpus.labels[train_mask],
-                corpus.speakers[train_mask],
-                *fit_options,
-            )
-            test = corpus.select(corpus.speakers == speaker)
-            fold = _fold_report(model, test, config, seed, compare_classes)
-            fold["train_seconds"] = round(time.perf_counter() - fold_start, 1)
-            fold["final_train_accuracy"] = history["accuracy"][-1]
-            report["folds"][speaker][str(seed)] = fold
-            save_preset(
-                model,
-                output_dir / f"seed-{seed}" / f"fold-{speaker}",
-                config=config,
-                card=f"# ToneNet LOSO fold: held out {speaker}, seed {seed}\n\nNot for release.\n",
-            )
-            logger.info(
-                "seed %d, held out %s: accuracy %.4f alone, %.4f with the speaker's other clips",
-                seed,
-                speaker,
-                fold["overall"]["accuracy"],
-                fold["speaker_context"]["all"]["accuracy"],
-            )
-            report.update(summarize_folds(report))
-            (output_dir / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    (output_dir / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
-    return report
+
+    corpus: Any
+    word: np.ndarray
+    words: Any = None
 
 
-def _fold_report(
-    model: keras.Model,
-    test: Any,
-    config: ToneNetConfig,
-    seed: int,
-    compare_classes: int | None,
-) -> dict:
-    """The held-out speaker's evaluation, alone and with each size of speaker context."""
-    classes = config.classes
-    probs = predict_corpus(model, test)
-    fold = evaluation_report(test, probs.argmax(axis=1), classes)
-    del fold["unreadable"]  # the corpus's, in the report itself
-    with_context = ToneNet(weights=None, config=config, speaker_context=True)
-    with_context.set_weights(model.get_weights())
-    histograms = pitch_histograms(test.waveforms, config=config)
-    fold["speaker_context"] = {}
-    for mode, size in CONTEXT_SIZES.items():
-        contexts = sampled_contexts(histograms, test.speakers, size, seed=seed)
-        predicted = predict_corpus(with_context, test, contexts=contexts).argmax(axis=1)
-        fold["speaker_context"][mode] = metrics(test.labels, predicted, classes)
-    if compare_classes is not None and compare_classes < classes:
-        keep = test.labels < compare_classes
-        restricted = probs[keep][:, :compare_classes].argmax(axis=1)
-        fold[f"tones_1_{compare_classes}_only"] = metrics(
-            test.labels[keep], restricted, compare_classes
-        )
-    return fold
-
-
-def summarize_folds(report: dict) -> dict:
-    """Mean, min and max over seeds of each fold's accuracy, per mode; and per sex.
-
-    The modes are `alone` and the speaker-context sizes (`CONTEXT_SIZES`).
-    Per sex, the mean of the held-out speakers of that sex is taken per seed,
-    then summarised over seeds.
-
-    Returns:
-        `{"summary": {speaker: {mode: stats}}, "per_sex": {sex: {mode: stats}}}`.
-    """
-    modes = ["alone", *CONTEXT_SIZES]
-
-    def accuracy(fold: dict, mode: str) -> float:
-        metrics_ = fold["overall"] if mode == "alone" else fold["speaker_context"][mode]
-        return metrics_["accuracy"]
-
-    def stats(values: list[float]) -> dict:
-        return {
-            "mean": float(np.mean(values)),
-            "min": float(min(values)),
-            "max": float(max(values)),
-        }
-
-    summary = {
-        speaker: {mode: stats([accuracy(f, mode) for f in runs.values()]) for mode in modes}
-        for speaker, runs in report["folds"].items()
-        if runs
-    }
-    per_sex: dict[str, dict] = {}
-    for sex in sorted(set(report["sexes"].values())):
-        members = [s for s, x in report["sexes"].items() if x == sex and report["folds"][s]]
-        seeds = set.intersection(*(set(report["folds"][s]) for s in members)) if members else set()
-        if seeds:
-            per_sex[sex] = {
-                mode: stats(
-                    [
-                        float(np.mean([accuracy(report["folds"][s][seed], mode) for s in members]))
-                        for seed in sorted(seeds)
-                    ]
-                )
-                for mode in modes
-            }
-    return {"summary": summary, "per_sex": per_sex}
-
-
-def _prepare(
+def prepare(
     manifests: Any,
     classes: int,
     config: ToneNetConfig | None,
     optimizer: Any,
     neutral_speakers: Sequence[str] | None,
     cache_dir: Any,
-) -> tuple[ToneNetConfig, Any]:
-    """What `train` and `cross_validate` both start from: the config and the corpus."""
+) -> tuple[ToneNetConfig, TrainingData]:
+    """What `train` and `cross_validate` start from: the config and the training data.
+
+    Syllable manifests (`keras_tone.datasets`) and word manifests
+    (`keras_tone.words`, cut into syllables labelled with their surface
+    tones) can be mixed. With 4 classes, the neutral-tone syllables of words
+    are left out (those of syllable manifests are never loaded).
+    """
     from keras_tone.datasets import load_corpus
+    from keras_tone.words import is_word_manifest, load_word_corpus
 
     if optimizer is not None:
         check_same_keras(optimizer, "optimizer")
@@ -475,10 +290,24 @@ def _prepare(
             f"config has {config.classes} classes, but classes={classes} was asked for. "
             f"Received: config.classes={config.classes}"
         )
-    corpus = load_corpus(
-        as_list(manifests), classes=classes, sample_rate=config.sample_rate, cache_dir=cache_dir
-    )
-    return config, _keep_neutral_of(corpus, neutral_speakers)
+    paths = as_list(manifests)
+    word_manifests = [path for path in paths if is_word_manifest(path)]
+    syllable_manifests = [path for path in paths if path not in word_manifests]
+    options = {"sample_rate": config.sample_rate, "cache_dir": cache_dir}
+    corpus = None
+    if syllable_manifests:
+        corpus = load_corpus(syllable_manifests, classes=classes, **options)
+        corpus = _keep_neutral_of(corpus, neutral_speakers)
+    word = np.full(0 if corpus is None else len(corpus), -1, np.int64)
+    words = None
+    if word_manifests:
+        words = load_word_corpus(word_manifests, **options)
+        keep = words.syllables.tones <= classes
+        syllables = words.syllables.select(keep)
+        syllables = replace(syllables, classes=classes)
+        corpus = syllables if corpus is None else corpus.concatenate(syllables)
+        word = np.concatenate([word, words.word[keep]])
+    return config, TrainingData(corpus, word, words)
 
 
 def _keep_neutral_of(corpus: Any, neutral_speakers: Sequence[str] | None) -> Any:
@@ -502,4 +331,4 @@ def _keep_neutral_of(corpus: Any, neutral_speakers: Sequence[str] | None) -> Any
     return corpus.select(keep)
 
 
-__all__ = ["Recipe", "cross_validate", "summarize_folds", "train"]
+__all__ = ["TrainingData", "fit", "prepare", "train"]

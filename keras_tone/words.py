@@ -238,6 +238,21 @@ class WordCorpus:
     def __len__(self) -> int:
         return len(self.syllables)
 
+    def select(self, mask: np.ndarray) -> WordCorpus:
+        """The words that hold a syllable `mask` picks, with all their syllables."""
+        words = np.unique(self.word[mask])
+        keep = np.isin(self.word, words)
+        renumber = np.full(len(self.words), -1, np.int64)
+        renumber[words] = np.arange(len(words))
+        return WordCorpus(
+            syllables=self.syllables.select(keep),
+            words=[self.words[int(i)] for i in words],
+            word=renumber[self.word[keep]],
+            position=self.position[keep],
+            citation=self.citation[keep],
+            segments=self.segments[keep],
+        )
+
 
 def load_word_corpus(
     manifests: str | os.PathLike | Iterable[str | os.PathLike],

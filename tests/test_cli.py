@@ -409,8 +409,8 @@ def test_configure_gpu_memory() -> None:
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple, dict]]:
-    """Records how the CLI calls keras_tone.training (which is not run)."""
-    from keras_tone import training
+    """Records how the CLI calls keras_tone.training and crossval (which are not run)."""
+    from keras_tone import crossval, training
 
     recorded: list[tuple[str, tuple, dict]] = []
     from keras_tone.evaluation import CONTEXT_SIZES
@@ -420,7 +420,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple, dict]]:
     fold = {"overall": m, "speaker_context": {mode: m for mode in CONTEXT_SIZES}}
     report = {"kind": "cross_validate", "classes": 4, "seeds": [0], "sexes": {"a": "F"}}
     report["folds"] = {"a": {"0": fold}}
-    report.update(training.summarize_folds(report))
+    report.update(crossval.summarize_folds(report))
 
     def record(name: str):
         def function(*args, **kwargs):
@@ -430,7 +430,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple, dict]]:
         return function
 
     monkeypatch.setattr(training, "train", record("train"))
-    monkeypatch.setattr(training, "cross_validate", record("cross_validate"))
+    monkeypatch.setattr(crossval, "cross_validate", record("cross_validate"))
     return recorded
 
 

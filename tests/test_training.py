@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 from signals import voiced_syllable
 
-from keras_tone import ToneNetConfig, evaluation, features, recipe, reports, training
+from keras_tone import ToneNetConfig, crossval, evaluation, features, recipe, reports, training
 from keras_tone._keras import keras
 from keras_tone.audio import pad_batch
 from keras_tone.recipe import Recipe
@@ -146,7 +146,7 @@ def test_format_report_evaluate_and_cv():
         "sexes": {"spk": "F"},
         "folds": {"spk": {"0": fold, "1": fold}},
     }
-    cv.update(training.summarize_folds(cv))
+    cv.update(crossval.summarize_folds(cv))
     text = reports.format_report(cv)
     assert "75.0 (75.0-75.0)" in text and "mean (F)" in text
     assert "| T1 |" in reports.format_report(cv, markdown=True)
@@ -227,7 +227,7 @@ def test_training_is_repeatable(tiny_corpus, tmp_path):
 
 @pytest.mark.slow
 def test_cross_validate_tiny(tiny_corpus, tmp_path):
-    report = training.cross_validate(
+    report = crossval.cross_validate(
         tiny_corpus, tmp_path / "cv", recipe=TINY, speakers=["s2"], verbose=0
     )
     assert list(report["summary"]) == ["s2"] and report["seeds"] == [0]
@@ -241,10 +241,10 @@ def test_cross_validate_tiny(tiny_corpus, tmp_path):
 @pytest.mark.slow
 def test_cross_validate_excludes_and_seeds(tiny_corpus, tmp_path):
     with pytest.raises(ValueError, match="both held out and excluded"):
-        training.cross_validate(
+        crossval.cross_validate(
             tiny_corpus, tmp_path / "x", recipe=TINY, speakers=["s2"], exclude_speakers=["s2"]
         )
-    report = training.cross_validate(
+    report = crossval.cross_validate(
         tiny_corpus, tmp_path / "cv", recipe=TINY, speakers=["s1", "s2"], seeds=(0, 1), verbose=0
     )
     assert set(report["folds"]["s1"]) == {"0", "1"}
@@ -348,3 +348,37 @@ def test_neutral_tone_kept_only_for_named_speakers(tmp_path, monkeypatch):
     assert len(training._keep_neutral_of(corpus, None)) == 4
     with pytest.raises(ValueError, match="zed"):
         training._keep_neutral_of(corpus, ["zed"])
+
+
+def _write_words(folder: Path, speaker: str, scale: float) -> Path:
+    """Four two-syllable 'words' (two tone contours with a short pause), as a word manifest."""
+    (folder / "words").mkdir(parents=True, exist_ok=True)
+    lines = ["path,hanzi,pinyin,surface,speaker,sex"]
+    for i, (first, second) in enumerate([(1, 4), (2, 3), (3, 1), (4, 2)]):
+        parts = [voiced_syllable(first, seconds=0.3, pitch_scale=scale, lead_silence=0.1)]
+        parts.append(np.zeros(1600, "float32"))
+        parts.append(voiced_syllable(second, seconds=0.3, pitch_scale=scale, lead_silence=0.0))
+        parts.append(np.zeros(1600, "float32"))
+        sf.write(folder / "words" / f"{i}.wav", np.concatenate(parts), 16000)
+        lines.append(f"words/{i}.wav,,ma{first} ma{second},{first} {second},{speaker},F")
+    (folder / "words.csv").write_text("\n".join(lines) + "\n")
+    return folder / "words.csv"
+
+
+@pytest.mark.slow
+def test_cross_validate_on_word_recordings(tiny_corpus, tmp_path):
+    """Word manifests join the training data; a speaker with words is tested on them."""
+    words = _write_words(tmp_path / "s2", "s2", 0.6)
+    config, data = training.prepare([*tiny_corpus, words], 5, None, None, None, None)
+    assert data.words is not None and (data.word >= 0).sum() == 8  # 4 words x 2 syllables
+    assert len(data.corpus) == 24 + 8 and config.classes == 5
+    report = crossval.cross_validate(
+        [*tiny_corpus, words], tmp_path / "cv", classes=5, recipe=TINY, speakers=["s2"],
+        verbose=0,
+    )
+    fold = report["folds"]["s2"]["0"]
+    assert fold["overall"]["clips"] == 8 and fold["words"]["words"] == 4
+    assert set(fold["per_position"]) == {"1", "2"}
+    assert set(report["summary"]["s2"]) == {"alone", "all"}
+    text = reports.format_report(report)
+    assert "Whole words right" in text and "per position in the word" in text
