@@ -5,7 +5,7 @@ A corpus folder holds audio files and a `manifest.csv` with the columns
 1-4, or 5 for the neutral tone.
 
 * `read_manifest(path)` parses and checks one manifest.
-* `load_corpus(manifests, ...)` decodes every clip once (librosa: mono,
+* `load_corpus(manifests, ...)` decodes every clip once (`load_audio`: mono,
   resampled, float32), caches the decoded arrays per manifest and sampling
   rate, and returns a `Corpus` of waveforms and labels.
 
@@ -171,7 +171,7 @@ def load_corpus(
 ) -> Corpus:
     """Decode the clips of one or more manifests, with a cache.
 
-    Each manifest's clips are decoded once with librosa (mono, resampled to
+    Each manifest's clips are decoded once with `load_audio` (mono, resampled to
     `sample_rate`, float32) and stored in `cache_dir` as one `.npz` file per
     manifest and rate. The file's name carries a hash of the manifest's path
     and bytes, so editing the manifest decodes it again.
