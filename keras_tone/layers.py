@@ -5,6 +5,10 @@
 * `SyllableNormalization`: trims leading and trailing silence, normalises
   loudness and fits each clip to a fixed duration, so a padded batch of clips
   of any length can go straight into a model.
+* `VoicedSpeech`: how many seconds of each clip hold voiced speech
+  (periodicity in the voice's F0 range, harmonic richness, spectral shape).
+* `PropagateNonFinite`: NaN out for the examples whose input holds NaN or
+  Inf, so that such an input never gets an answer that looks like one.
 
 The STFT is computed as a matrix product with constant, pre-windowed DFT
 matrices restricted to the frequency bins that the mel filterbank uses. That
@@ -15,7 +19,7 @@ Hamming, rectangular at full length) each frame is folded first, `x[n] +
 x[n_fft - n]` and `x[n] - x[n_fft - n]`, so two half-size products replace the
 full one: half the multiply-adds, the same result to float32 rounding.
 
-All three layers compute in float32, also under a mixed-precision policy
+The waveform layers compute in float32, also under a mixed-precision policy
 (the layers following them cast as usual): in float16 the dB values would be
 off by several dB.
 """
@@ -112,6 +116,19 @@ def check_waveforms(
             "e.g. `np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)`."
         )
     return x
+
+
+def finite_examples(x: Any) -> tf.Tensor:
+    """`[batch]` booleans: True where an example holds no NaN or Inf value.
+
+    Written as `abs(x) <= largest float` (False for NaN and for Inf) and a
+    minimum over the non-batch axes, plain ops that TFLite and ONNX have and
+    that no converter can simplify away (`x - x == 0` could be folded, and
+    a max-reduction may skip NaN).
+    """
+    x = tf.convert_to_tensor(x)
+    ok = tf.cast(tf.abs(x) <= x.dtype.max, "float32")
+    return tf.reduce_min(ok, axis=list(range(1, x.shape.rank))) > 0.5
 
 
 class _WaveformLayer(keras.layers.Layer):
@@ -543,7 +560,8 @@ class HighPass(_WaveformLayer):
         True
     """
 
-    _PHASES = 32
+    #: Samples per block of the polyphase form (one dense convolution over blocks).
+    PHASES = 32
 
     def __init__(
         self,
@@ -562,19 +580,11 @@ class HighPass(_WaveformLayer):
             sample_rate=self.sample_rate, cutoff_hz=self.cutoff_hz, taps=self.taps
         )
         # Built once; embedded as a graph constant in call().
-        self._polyphase = dsp.polyphase_kernel(kernel, self._PHASES).astype("float32")
+        self._polyphase = dsp.polyphase_kernel(kernel, self.PHASES).astype("float32")
 
     def _transform(self, x: tf.Tensor) -> tf.Tensor:
-        phases = self._PHASES
-        blocks = self._polyphase.shape[0]
-        batch, length = tf.shape(x)[0], tf.shape(x)[1]
-        out_blocks = (length + phases - 1) // phases
-        left = (self.taps - 1) // 2
-        total = (out_blocks + blocks - 1) * phases
-        x = tf.pad(x, [[0, 0], [left, total - length - left]])
-        x = tf.reshape(x, [batch, out_blocks + blocks - 1, phases])
-        y = tf.nn.conv1d(x, tf.constant(self._polyphase), stride=1, padding="VALID")
-        return tf.reshape(y, [batch, out_blocks * phases])[:, :length]
+        y = _polyphase_filter(x, self._polyphase, left=(self.taps - 1) // 2)
+        return y[:, : tf.shape(x)[1]]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
@@ -583,6 +593,329 @@ class HighPass(_WaveformLayer):
         config = super().get_config()
         config.update(sample_rate=self.sample_rate, cutoff_hz=self.cutoff_hz, taps=self.taps)
         return config
+
+
+@keras.utils.register_keras_serializable(package=_PACKAGE)
+class VoicedSpeech(_WaveformLayer):
+    """How many seconds of each clip hold voiced speech, computed in the graph.
+
+    A voicing measure built from signal properties, not a classifier: no
+    weights, and each threshold is a stated property of a voice. The clip is
+    low-passed (63-tap windowed sinc at 0.45 of the new rate) and decimated by
+    2 (8 kHz for 16 kHz input), then cut into 32 ms frames every 16 ms. A
+    frame is a voiced candidate when all of these hold:
+
+    1. **Level**: its mean square is at least `floor_db` dBFS and at most
+       `range_db` below the clip's loudest frame.
+    2. **Periodicity in the voice's F0 range**: the normalised cross-
+       correlation of the (mean-removed, rectangular) frame with itself at lag
+       `t` over the overlapping part, `r(t) / sqrt(E1(t) * E2(t))`, becomes
+       YIN's cumulative-mean-normalised difference `d'(t) = d(t) * t /
+       sum(d(1..t))` with `d = 1 - r`; its smallest local minimum over the
+       lags of `f0_min`..`f0_max` Hz (the aperiodicity) is at most
+       `max_aperiodicity`, and that lag is the frame's period. `r` comes
+       from the power spectrum (a DFT twice the frame's length, so no
+       wrap-around), `E1` and `E2` from a cumulative sum of the squared
+       frame. The rectangular frame keeps a periodic signal at exactly 0 at
+       any lag (a tapered window biases long lags); YIN's normalisation keeps
+       smooth, low-frequency noise from looking periodic at short lags; hum
+       at 50 or 60 Hz has its period outside the range.
+    3. **Harmonic richness**: the strongest partial (its Hann main lobe, 9
+       bins) holds at most `max_partial_share` of the frame's power; a pure
+       tone holds nearly all of it, also where it is cut off.
+    4. **Spectral shape of a voice**: at most `max_low_share` of the power
+       lies below 250 Hz (vowels have their first formant above it; hum does
+       not, even with a strong second harmonic), and the envelope is not
+       flat: the spectral flatness (geometric over arithmetic mean) of 8
+       bands of equal width is at most `max_flatness` (clicks and white
+       noise are flat; a voice has formants).
+    5. **Continuity**: a candidate counts as voiced only next to another
+       candidate whose period is within a factor `max_f0_jump` of its own
+       (a voice's pitch moves little in 16 ms; noise that looks periodic in
+       one frame does not in the next).
+
+    Items 3 and 4 use the Hann-windowed power spectrum, exact from the same
+    DFT (`X_hann[k] = X[k] / 2 - (X[k - 2] + X[k + 2]) / 4` for a frame half
+    the DFT's length). The output is the number of voiced frames times the
+    hop (16 ms). Zero padding after a clip does not change it. Examples that
+    hold NaN or Inf give NaN. The defaults and what they give on recordings
+    and on generated non-speech are in docs/using.md ("Is there a voice?").
+
+    Args:
+        sample_rate: sampling rate of the input in Hz (analysed at half).
+        f0_min: lowest fundamental frequency of a voice, in Hz.
+        f0_max: highest fundamental frequency of a voice, in Hz.
+        max_aperiodicity: largest aperiodicity (item 2) of a voiced frame.
+        max_partial_share: largest share of the power in one partial.
+        max_low_share: largest share of the power below 250 Hz.
+        max_flatness: largest spectral flatness of the band envelope.
+        max_f0_jump: largest ratio of the periods of neighbouring voiced frames.
+        range_db: frames more than this below the loudest frame are silence.
+        floor_db: frames below this mean-square level (dBFS) are silence.
+
+    Input shape:
+        `[batch, samples]` (or `[samples]`) float waveforms in [-1, 1].
+
+    Output shape:
+        `[batch]`: seconds of voiced speech per clip.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.layers import VoicedSpeech
+        >>> t = np.arange(16000) / 16000
+        >>> vowel = sum(np.sin(2 * np.pi * 180 * k * t) / k**1.5 for k in range(1, 20))
+        >>> clips = np.stack([0.1 * vowel, 0.3 * np.sin(2 * np.pi * 440 * t)])
+        >>> seconds = VoicedSpeech(sample_rate=16000)(clips.astype("float32"))
+        >>> [round(float(s), 2) for s in seconds]
+        [1.01, 0.0]
+    """
+
+    #: Frame length and hop at the analysis rate, in seconds.
+    FRAME_SECONDS = 0.032
+    HOP_SECONDS = 0.016
+    #: Power below this frequency counts towards `max_low_share`.
+    LOW_HZ = 250.0
+    #: Bands of the envelope whose flatness is measured.
+    BANDS = 8
+    _TAPS = 63
+
+    def __init__(
+        self,
+        *,
+        sample_rate: int = 16000,
+        f0_min: float = 65.0,
+        f0_max: float = 500.0,
+        max_aperiodicity: float = 0.55,
+        max_partial_share: float = 0.97,
+        max_low_share: float = 0.95,
+        max_flatness: float = 0.75,
+        max_f0_jump: float = 1.2,
+        range_db: float = 40.0,
+        floor_db: float = -70.0,
+        **kwargs: Any,
+    ) -> None:
+        _float32_only(type(self).__name__, kwargs)
+        super().__init__(**kwargs)
+        self.sample_rate = int(sample_rate)
+        rate = self.sample_rate / 2.0
+        self.frame = 2 * round(self.FRAME_SECONDS * rate / 2)
+        self.hop = self.frame // 2
+        if not rate / self.frame < f0_min < f0_max <= rate / 4:
+            raise ValueError(
+                f"Expected {rate / self.frame:.0f} < f0_min < f0_max <= {rate / 4:.0f} Hz "
+                f"at sample_rate={self.sample_rate}; received f0_min={f0_min}, f0_max={f0_max}."
+            )
+        for name, value in (
+            ("max_partial_share", max_partial_share),
+            ("max_low_share", max_low_share),
+            ("max_flatness", max_flatness),
+        ):
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1]; received {name}={value}.")
+        if max_aperiodicity <= 0 or range_db <= 0 or max_f0_jump <= 1:
+            raise ValueError(
+                "max_aperiodicity and range_db must be positive and max_f0_jump above 1; "
+                f"received max_aperiodicity={max_aperiodicity}, range_db={range_db}, "
+                f"max_f0_jump={max_f0_jump}."
+            )
+        self.f0_min, self.f0_max = float(f0_min), float(f0_max)
+        self.max_aperiodicity = float(max_aperiodicity)
+        self.max_partial_share = float(max_partial_share)
+        self.max_low_share = float(max_low_share)
+        self.max_flatness = float(max_flatness)
+        self.max_f0_jump = float(max_f0_jump)
+        self.range_db, self.floor_db = float(range_db), float(floor_db)
+
+        n_fft = 2 * self.frame
+        self._lag_min = int(np.floor(rate / self.f0_max))
+        self._lag_max = int(np.ceil(rate / self.f0_min))
+        lags = np.arange(self._lag_max + 2)  # 0 .. lag_max + 1, for the local-minimum test
+        bins = np.arange(n_fft // 2 + 1)
+        # Built once; embedded as graph constants in call() (see module docs).
+        lowpass = dsp.lowpass_fir(
+            sample_rate=self.sample_rate, cutoff_hz=0.45 * rate, taps=self._TAPS
+        )
+        self._decimator = dsp.polyphase_kernel(lowpass, 2)[:, :, :1].astype("float32")
+        real, imag = dsp.dft_matrices(n_fft, bins)
+        self._dft = np.concatenate([real, imag], axis=1)[: self.frame].astype("float32")
+        self._autocorrelation = dsp.autocorrelation_matrix(n_fft, lags).astype("float32")
+        self._lags = lags.astype("int32")
+        self._twice = np.where((bins == 0) | (bins == n_fft // 2), 1.0, 2.0).astype("float32")
+        self._low_bins = int(np.ceil(self.LOW_HZ * n_fft / rate))
+        self._bands = dsp.band_matrix(bins.size, self.BANDS).astype("float32")
+
+    def frame_measures(self, waveforms: Any) -> dict[str, tf.Tensor]:
+        """The per-frame measures behind the decision, for analysis and reports.
+
+        Returns:
+            A dict of `[batch, frames]` tensors: `level_db` (mean square,
+            dBFS), `aperiodicity`, `f0_hz` (from the period of item 2),
+            `partial_share`, `low_share`, `flatness`, and `voiced` (bool,
+            after the continuity rule).
+        """
+        x = check_waveforms(
+            waveforms, layer_name=type(self).__name__, expected_rate=self.sample_rate
+        )
+        if x.shape.rank == 1:
+            x = x[tf.newaxis]
+        return self._measures(x)
+
+    def _measures(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
+        decimated = _polyphase_filter(x, self._decimator, left=(self._TAPS - 1) // 2)
+        # Frames up to the last one that starts inside the signal, zero-padded
+        # explicitly: tf2onnx counts one frame fewer for `pad_end=True`.
+        length = tf.shape(decimated)[1]
+        count = (length + self.hop - 1) // self.hop
+        decimated = tf.pad(decimated, [[0, 0], [0, (count - 1) * self.hop + self.frame - length]])
+        frames = tf.signal.frame(decimated, self.frame, self.hop)
+        frames -= tf.reduce_mean(frames, axis=-1, keepdims=True)
+        n_bins = self._twice.size
+        spectrum = tf.matmul(frames, tf.constant(self._dft))
+        real, imag = spectrum[..., :n_bins], spectrum[..., n_bins:]
+
+        # Periodicity: normalised cross-correlation over the overlap, then YIN.
+        correlation = tf.matmul(
+            tf.square(real) + tf.square(imag), tf.constant(self._autocorrelation)
+        )
+        energy = tf.pad(tf.cumsum(tf.square(frames), axis=-1), [[0, 0], [0, 0], [1, 0]])
+        total = energy[..., -1:]
+        head = tf.gather(energy, self.frame - self._lags, axis=-1)
+        tail = total - tf.gather(energy, self._lags, axis=-1)
+        difference = tf.maximum(
+            1.0 - correlation * tf.math.rsqrt(tf.maximum(head * tail, 1e-30)), 0.0
+        )
+        lags = tf.constant(np.arange(1, self._lags.size, dtype="float32"))
+        cumulative = tf.maximum(tf.cumsum(difference[..., 1:], axis=-1), 1e-12)
+        normalised = difference[..., 1:] * lags / cumulative  # lags 1 .. lag_max + 1
+        low, high = self._lag_min - 1, self._lag_max - 1  # lag t sits at index t - 1
+        inner = normalised[..., low : high + 1]
+        minimum = tf.logical_and(
+            inner <= normalised[..., low - 1 : high], inner <= normalised[..., low + 1 : high + 2]
+        )
+        candidates = tf.where(minimum, inner, 10.0)
+        aperiodicity = tf.reduce_min(candidates, axis=-1)
+        period = tf.cast(
+            tf.argmin(candidates, axis=-1, output_type="int32") + self._lag_min, "float32"
+        )
+
+        # Shape: the Hann-windowed power spectrum from the same DFT.
+        hann_real = _hann_from_rectangular(real, negate_mirror=False)
+        hann_imag = _hann_from_rectangular(imag, negate_mirror=True)
+        power = (tf.square(hann_real) + tf.square(hann_imag)) * tf.constant(self._twice)
+        power_sum = tf.maximum(tf.reduce_sum(power, axis=-1), 1e-30)
+        running = tf.cumsum(tf.pad(power, [[0, 0], [0, 0], [5, 4]]), axis=-1)
+        partial = tf.reduce_max(running[..., 9:] - running[..., :-9], axis=-1) / power_sum
+        low_share = tf.reduce_sum(power[..., : self._low_bins], axis=-1) / power_sum
+        bands = tf.matmul(power, tf.constant(self._bands)) + 1e-30
+        flatness = tf.exp(tf.reduce_mean(tf.math.log(bands), axis=-1)) / tf.reduce_mean(
+            bands, axis=-1
+        )
+
+        level = 10.0 * _log10(tf.maximum(total[..., 0] / self.frame, 1e-20))
+        loudest = tf.reduce_max(level, axis=-1, keepdims=True)
+        candidate = (
+            (level >= self.floor_db)
+            & (level >= loudest - self.range_db)
+            & (aperiodicity <= self.max_aperiodicity)
+            & (partial <= self.max_partial_share)
+            & (low_share <= self.max_low_share)
+            & (flatness <= self.max_flatness)
+        )
+        # Continuity: a voiced frame has a voiced neighbour with nearly the same period.
+        steady = tf.abs(tf.math.log(period[..., 1:] / period[..., :-1])) <= np.log(self.max_f0_jump)
+        pair = tf.cast(candidate[..., 1:] & candidate[..., :-1] & steady, "float32")
+        voiced = tf.maximum(tf.pad(pair, [[0, 0], [1, 0]]), tf.pad(pair, [[0, 0], [0, 1]])) > 0.5
+        return {
+            "level_db": level,
+            "aperiodicity": aperiodicity,
+            "f0_hz": (self.sample_rate / 2.0) / period,
+            "partial_share": partial,
+            "low_share": low_share,
+            "flatness": flatness,
+            "voiced": voiced,
+        }
+
+    def _transform(self, x: tf.Tensor) -> tf.Tensor:
+        finite = finite_examples(x)
+        x = tf.where(finite[:, None], x, 0.0)
+        voiced = tf.cast(self._measures(x)["voiced"], "float32")
+        seconds = tf.reduce_sum(voiced, axis=-1) * (2.0 * self.hop / self.sample_rate)
+        return tf.where(finite, seconds, np.nan)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)[:-1]
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            sample_rate=self.sample_rate,
+            f0_min=self.f0_min,
+            f0_max=self.f0_max,
+            max_aperiodicity=self.max_aperiodicity,
+            max_partial_share=self.max_partial_share,
+            max_low_share=self.max_low_share,
+            max_flatness=self.max_flatness,
+            max_f0_jump=self.max_f0_jump,
+            range_db=self.range_db,
+            floor_db=self.floor_db,
+        )
+        return config
+
+
+@keras.utils.register_keras_serializable(package=_PACKAGE)
+class PropagateNonFinite(keras.layers.Layer):
+    """Pass `values` through, with NaN for the examples whose `reference` holds NaN or Inf.
+
+    ToneNet's last layers use it so that a waveform holding a NaN or an
+    infinite sample gets NaN probabilities from `model.predict` (in graph
+    mode, where `check_waveforms` cannot raise) instead of plausible ones:
+    max pooling drops NaN (an all-NaN window gives the lowest float), so
+    NaN would not reach the output on its own. Other examples of the batch
+    are untouched.
+
+    Input shape:
+        A list `[reference, values]` with the same batch size; any ranks.
+
+    Output shape:
+        The shape of `values`.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.layers import PropagateNonFinite
+        >>> waveforms = np.array([[0.1, np.nan], [0.2, 0.3]], "float32")
+        >>> PropagateNonFinite()([waveforms, np.ones((2, 3), "float32")]).numpy()
+        array([[nan, nan, nan],
+               [ 1.,  1.,  1.]], dtype=float32)
+    """
+
+    def call(self, inputs: Any) -> tf.Tensor:
+        reference, values = inputs
+        values = tf.convert_to_tensor(values)
+        finite = finite_examples(reference)
+        finite = tf.reshape(finite, [-1] + [1] * (values.shape.rank - 1))
+        return tf.where(finite, values, tf.constant(np.nan, values.dtype))
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return tuple(input_shape[1])
+
+
+def _polyphase_filter(x: tf.Tensor, kernel: np.ndarray, *, left: int) -> tf.Tensor:
+    """Filter `[batch, samples]` with a kernel from `dsp.polyphase_kernel`, in one convolution.
+
+    `kernel` is `[blocks, phases, outputs]`: all `phases` outputs of each block
+    filter the signal (`[batch, blocks_out * phases]`, trimmed by the caller);
+    only the first (`kernel[..., :1]`) filters and decimates by `phases`
+    (`[batch, ceil(samples / phases)]`). `left` is the kernel's delay, so the
+    output is aligned with the input ("same" padding).
+    """
+    blocks, phases, outputs = kernel.shape
+    batch, length = tf.shape(x)[0], tf.shape(x)[1]
+    out_blocks = (length + phases - 1) // phases
+    total = (out_blocks + blocks - 1) * phases
+    x = tf.pad(x, [[0, 0], [left, total - length - left]])
+    x = tf.reshape(x, [batch, out_blocks + blocks - 1, phases])
+    y = tf.nn.conv1d(x, tf.constant(kernel), stride=1, padding="VALID")
+    return tf.reshape(y, [batch, out_blocks * outputs])
 
 
 def _folded_dft(
@@ -622,8 +955,38 @@ def _folded_dft(
     )
 
 
+def _hann_from_rectangular(part: tf.Tensor, *, negate_mirror: bool) -> tf.Tensor:
+    """The real or imaginary part of a Hann-windowed DFT from the rectangular one.
+
+    For a frame of `N / 2` samples zero-padded to an `N`-point DFT, the
+    periodic Hann window of the frame's length shifts by two bins:
+    `X_hann[k] = X[k] / 2 - (X[k - 2] + X[k + 2]) / 4`. Bins below 0 and above
+    `N / 2` are the complex conjugates of their mirror images (the imaginary
+    part, `negate_mirror=True`, changes sign).
+    """
+    sign = -1.0 if negate_mirror else 1.0
+    padded = tf.concat(
+        [
+            sign * part[..., 2:3],
+            sign * part[..., 1:2],
+            part,
+            sign * part[..., -2:-1],
+            sign * part[..., -3:-2],
+        ],
+        axis=-1,
+    )
+    return 0.5 * part - 0.25 * (padded[..., :-4] + padded[..., 4:])
+
+
 def _log10(x: tf.Tensor) -> tf.Tensor:
     return tf.math.log(x) * (1.0 / np.log(10.0))
 
 
-__all__ = ["HighPass", "LogMelSpectrogram", "MFCC", "SyllableNormalization"]
+__all__ = [
+    "HighPass",
+    "LogMelSpectrogram",
+    "MFCC",
+    "PropagateNonFinite",
+    "SyllableNormalization",
+    "VoicedSpeech",
+]

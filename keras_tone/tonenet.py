@@ -7,7 +7,12 @@ from typing import Any
 
 from keras_tone import labels
 from keras_tone._keras import keras
-from keras_tone.layers import HighPass, LogMelSpectrogram, SyllableNormalization
+from keras_tone.layers import (
+    HighPass,
+    LogMelSpectrogram,
+    PropagateNonFinite,
+    SyllableNormalization,
+)
 
 #: Sampling rate that ToneNet's front end and pretrained weights use.
 SAMPLE_RATE = 16000
@@ -182,13 +187,16 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
         x = keras.layers.Flatten(name="flatten")(x)
         x = keras.layers.Dense(DENSE_UNITS, activation="relu", name="fc")(x)
         x = keras.layers.Dropout(DROPOUT, name="dropout")(x)
+        x = PropagateNonFinite(name="nonfinite")([inputs, x])
         x = keras.layers.Dense(int(classes), activation=classifier_activation, name="predictions")(
             x
         )
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        if pooling == "avg":
+            x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        elif pooling == "max":
+            x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+        x = PropagateNonFinite(name="nonfinite")([inputs, x])
 
     if input_tensor is not None:
         inputs = keras.utils.get_source_inputs(input_tensor)
