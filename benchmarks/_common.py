@@ -136,6 +136,18 @@ def machine() -> str:
     )
 
 
+def update_readme(section: str, block: str = "results") -> None:
+    """Replace the text between `<!-- {block}:start -->` and `<!-- {block}:end -->` in README.md."""
+    readme = Path(__file__).resolve().parent / "README.md"
+    start, end = f"<!-- {block}:start -->", f"<!-- {block}:end -->"
+    text = readme.read_text()
+    if start not in text or end not in text:
+        raise SystemExit(f"{readme} lacks the {start} / {end} markers.")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{section}\n{end}{tail}")
+
+
 def load_tonenet(**kwargs: Any) -> tuple[Any, str]:
     """ToneNet with the pretrained `"blcu"` preset when it resolves, else random weights."""
     from keras_tone import ToneNet

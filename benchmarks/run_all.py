@@ -2,8 +2,9 @@
 
 Each benchmark runs in its own fresh process. The figures between the
 `<!-- results:start -->` and `<!-- results:end -->` markers of
-benchmarks/README.md are replaced with this run's (pass `--no-readme` to keep
-the file as it is).
+benchmarks/README.md (and those of the folder job, between the `folder`
+markers) are replaced with this run's (pass `--no-readme` to keep the file
+as it is).
 
 Example:
     $ python benchmarks/run_all.py
@@ -23,8 +24,6 @@ from pathlib import Path
 import _common
 
 HERE = Path(__file__).resolve().parent
-README = HERE / "README.md"
-START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def _run(script: str, json_path: Path, extra: list[str]) -> dict:
@@ -32,15 +31,6 @@ def _run(script: str, json_path: Path, extra: list[str]) -> dict:
     print(f"$ {' '.join(command[1:])}", flush=True)
     subprocess.run(command, check=True)
     return json.loads(json_path.read_text())
-
-
-def _update_readme(section: str) -> None:
-    text = README.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"{README} lacks the {START} / {END} markers.")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{section}\n{END}{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
             Path(tmp) / "tonenet.json",
             [*rounds, "--cold-runs", "1" if args.quick else "3"],
         )
+        folder = _run(
+            "bench_folder.py",
+            Path(tmp) / "folder.json",
+            ["--rounds", "2" if args.quick else "5", "--startup-runs", "1" if args.quick else "3"],
+        )
+    import bench_folder
     import bench_layers
     import bench_tonenet
 
@@ -77,10 +73,12 @@ def main(argv: list[str] | None = None) -> int:
             bench_tonenet.report(tonenet),
         ]
     )
-    print("\n" + section)
+    folder_section = bench_folder.section(folder, "python benchmarks/run_all.py", machine)
+    print("\n" + section + "\n\n" + folder_section)
     if not args.no_readme:
-        _update_readme(section)
-        print(f"\nUpdated {README}")
+        _common.update_readme(section)
+        _common.update_readme(folder_section, "folder")
+        print(f"\nUpdated {HERE / 'README.md'}")
     return 0
 
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import collections
 import math
 import os
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -124,20 +125,12 @@ def predict_files(
         >>> keras_tone.predict_files(model, ["no/such/file.wav"])[0].error
         'no such file'
     """
-    import tensorflow as tf
-
-    from keras_tone.layers import VoicedSpeech
-
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive; received batch_size={batch_size}.")
     paths = [str(p) for p in paths]
     sample_rate = model_sample_rate(model)
-    voicing = VoicedSpeech(sample_rate=sample_rate)
+    voicing, run = _graph(model, sample_rate)
     trim = _Trim.for_model(model, voicing)
-    run = tf.function(
-        lambda x: (model(x, training=False), voicing(x)),
-        input_signature=[tf.TensorSpec([None, None], tf.float32)],
-    )
     results: list[FileResult | None] = [None] * len(paths)
     report = _progress(progress, len(paths))
     bucket_width = max(1, round(BUCKET_SECONDS * sample_rate))
@@ -193,6 +186,28 @@ def model_sample_rate(model: Any) -> int:
         "None of the model's layers names a sample_rate, so the rate to decode "
         "at is unknown; use a ToneNet (keras_tone.ToneNet)."
     )
+
+
+#: The traced graph of each model, kept while the model lives (as Keras keeps
+#: `model.predict_function`): tracing takes most of a second.
+_GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _graph(model: Any, sample_rate: int) -> tuple[Any, Callable[[np.ndarray], Any]]:
+    """`(voicing layer, run)`: `run(batch)` gives probabilities and voiced seconds in one call."""
+    if model not in _GRAPHS:
+        import tensorflow as tf
+
+        from keras_tone.layers import VoicedSpeech
+
+        voicing = VoicedSpeech(sample_rate=sample_rate)
+        weak = weakref.ref(model)  # a strong reference here would keep the model alive
+        run = tf.function(
+            lambda x: (weak()(x, training=False), voicing(x)),
+            input_signature=[tf.TensorSpec([None, None], tf.float32)],
+        )
+        _GRAPHS[model] = (voicing, run)
+    return _GRAPHS[model]
 
 
 @dataclass(frozen=True)

@@ -606,7 +606,10 @@ class VoicedSpeech(_WaveformLayer):
     frame is a voiced candidate when all of these hold:
 
     1. **Level**: its mean square is at least `floor_db` dBFS and at most
-       `range_db` below the clip's loudest frame.
+       `range_db` below the clip's loudest frame, and neither half of it is
+       more than `max_imbalance_db` quieter than the other (such a frame
+       straddles an onset or a cut, and its spectrum is the cut's: a pure
+       tone cut off looks rich there).
     2. **Periodicity in the voice's F0 range**: the normalised cross-
        correlation of the (mean-removed, rectangular) frame with itself at lag
        `t` over the overlapping part, `r(t) / sqrt(E1(t) * E2(t))`, becomes
@@ -650,6 +653,7 @@ class VoicedSpeech(_WaveformLayer):
         max_low_share: largest share of the power below 250 Hz.
         max_flatness: largest spectral flatness of the band envelope.
         max_f0_jump: largest ratio of the periods of neighbouring voiced frames.
+        max_imbalance_db: largest level difference between a frame's halves.
         range_db: frames more than this below the loudest frame are silence.
         floor_db: frames below this mean-square level (dBFS) are silence.
 
@@ -690,6 +694,7 @@ class VoicedSpeech(_WaveformLayer):
         max_low_share: float = 0.95,
         max_flatness: float = 0.75,
         max_f0_jump: float = 1.2,
+        max_imbalance_db: float = 20.0,
         range_db: float = 40.0,
         floor_db: float = -70.0,
         **kwargs: Any,
@@ -724,6 +729,7 @@ class VoicedSpeech(_WaveformLayer):
         self.max_low_share = float(max_low_share)
         self.max_flatness = float(max_flatness)
         self.max_f0_jump = float(max_f0_jump)
+        self.max_imbalance_db = float(max_imbalance_db)
         self.range_db, self.floor_db = float(range_db), float(floor_db)
 
         n_fft = 2 * self.frame
@@ -749,7 +755,8 @@ class VoicedSpeech(_WaveformLayer):
 
         Returns:
             A dict of `[batch, frames]` tensors: `level_db` (mean square,
-            dBFS), `aperiodicity`, `f0_hz` (from the period of item 2),
+            dBFS), `balance_db` (the quieter half re the louder),
+            `aperiodicity`, `f0_hz` (from the period of item 2),
             `partial_share`, `low_share`, `flatness`, and `voiced` (bool,
             after the continuity rule).
         """
@@ -812,10 +819,16 @@ class VoicedSpeech(_WaveformLayer):
         )
 
         level = 10.0 * _log10(tf.maximum(total[..., 0] / self.frame, 1e-20))
+        first_half = energy[..., self.frame // 2]
+        halves = tf.minimum(first_half, total[..., 0] - first_half) / tf.maximum(
+            tf.maximum(first_half, total[..., 0] - first_half), 1e-30
+        )
+        balance = 10.0 * _log10(tf.maximum(halves, 1e-20))
         loudest = tf.reduce_max(level, axis=-1, keepdims=True)
         candidate = (
             (level >= self.floor_db)
             & (level >= loudest - self.range_db)
+            & (balance >= -self.max_imbalance_db)
             & (aperiodicity <= self.max_aperiodicity)
             & (partial <= self.max_partial_share)
             & (low_share <= self.max_low_share)
@@ -827,6 +840,7 @@ class VoicedSpeech(_WaveformLayer):
         voiced = tf.maximum(tf.pad(pair, [[0, 0], [1, 0]]), tf.pad(pair, [[0, 0], [0, 1]])) > 0.5
         return {
             "level_db": level,
+            "balance_db": balance,
             "aperiodicity": aperiodicity,
             "f0_hz": (self.sample_rate / 2.0) / period,
             "partial_share": partial,
@@ -856,6 +870,7 @@ class VoicedSpeech(_WaveformLayer):
             max_low_share=self.max_low_share,
             max_flatness=self.max_flatness,
             max_f0_jump=self.max_f0_jump,
+            max_imbalance_db=self.max_imbalance_db,
             range_db=self.range_db,
             floor_db=self.floor_db,
         )

@@ -183,3 +183,19 @@ def test_real_files_equal_todays_path(shared_data):
             worst = max(worst, float(np.abs(result.probabilities - answer).max()))
     print(f"{len(files)} files; largest difference {worst:.2e}; {margin_dependent} padded")
     assert worst < 1e-5
+
+
+def test_the_traced_graph_does_not_keep_the_model_alive(tmp_path):
+    import gc
+    import weakref
+
+    from keras_tone import files
+
+    model = ToneNet(weights=None)
+    sf.write(tmp_path / "a.wav", _syllable(1, 0.1, 0.1), RATE)
+    predict_files(model, [tmp_path / "a.wav"])  # traces the graph
+    assert model in files._GRAPHS
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None

@@ -20,6 +20,7 @@ def voiced_frames(
     max_low_share: float = 0.95,
     max_flatness: float = 0.75,
     max_f0_jump: float = 1.2,
+    max_imbalance_db: float = 20.0,
     range_db: float = 40.0,
     floor_db: float = -70.0,
 ) -> dict[str, np.ndarray]:
@@ -67,9 +68,14 @@ def voiced_frames(
     flatness = np.exp(np.log(energy).mean(axis=1)) / energy.mean(axis=1)
 
     level = 10 * np.log10(np.maximum((frames**2).sum(axis=1) / frame, 1e-20))
+    halves = np.stack(
+        [(frames[:, : frame // 2] ** 2).sum(1), (frames[:, frame // 2 :] ** 2).sum(1)]
+    )
+    balance = 10 * np.log10(np.maximum(halves.min(0) / np.maximum(halves.max(0), 1e-30), 1e-20))
     candidate = (
         (level >= floor_db)
         & (level >= level.max() - range_db)
+        & (balance >= -max_imbalance_db)
         & (aperiodicity <= max_aperiodicity)
         & (partial <= max_partial_share)
         & (low_share <= max_low_share)
@@ -82,6 +88,7 @@ def voiced_frames(
     voiced[:-1] |= pair
     return {
         "level_db": level,
+        "balance_db": balance,
         "aperiodicity": aperiodicity,
         "partial_share": partial,
         "low_share": low_share,
