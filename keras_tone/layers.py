@@ -741,7 +741,8 @@ class VoicedSpeech(_WaveformLayer):
         lowpass = dsp.lowpass_fir(
             sample_rate=self.sample_rate, cutoff_hz=0.45 * rate, taps=self._TAPS
         )
-        self._decimator = dsp.polyphase_kernel(lowpass, 2)[:, :, :1].astype("float32")
+        # Filter blocks of 32 samples, keep the even outputs: one dense convolution.
+        self._decimator = dsp.polyphase_kernel(lowpass, 32)[:, :, ::2].astype("float32")
         real, imag = dsp.dft_matrices(n_fft, bins)
         self._dft = np.concatenate([real, imag], axis=1)[: self.frame].astype("float32")
         self._autocorrelation = dsp.autocorrelation_matrix(n_fft, lags).astype("float32")
@@ -769,6 +770,7 @@ class VoicedSpeech(_WaveformLayer):
 
     def _measures(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
         decimated = _polyphase_filter(x, self._decimator, left=(self._TAPS - 1) // 2)
+        decimated = decimated[:, : (tf.shape(x)[1] + 1) // 2]
         # Frames up to the last one that starts inside the signal, zero-padded
         # explicitly: tf2onnx counts one frame fewer for `pad_end=True`.
         length = tf.shape(decimated)[1]
@@ -917,11 +919,12 @@ class PropagateNonFinite(keras.layers.Layer):
 def _polyphase_filter(x: tf.Tensor, kernel: np.ndarray, *, left: int) -> tf.Tensor:
     """Filter `[batch, samples]` with a kernel from `dsp.polyphase_kernel`, in one convolution.
 
-    `kernel` is `[blocks, phases, outputs]`: all `phases` outputs of each block
-    filter the signal (`[batch, blocks_out * phases]`, trimmed by the caller);
-    only the first (`kernel[..., :1]`) filters and decimates by `phases`
-    (`[batch, ceil(samples / phases)]`). `left` is the kernel's delay, so the
-    output is aligned with the input ("same" padding).
+    `kernel` is `[blocks, phases, outputs]`. With all `phases` outputs it
+    filters the signal (`[batch, blocks_out * phases]`, to be trimmed by the
+    caller to the input's length); keeping every other output channel
+    (`kernel[..., ::2]`) filters and decimates by 2. `left` is the kernel's
+    delay, so the output is aligned with the input ("same" padding). Few
+    channels make a slow convolution on CPUs: 32 phases, not 2.
     """
     blocks, phases, outputs = kernel.shape
     batch, length = tf.shape(x)[0], tf.shape(x)[1]
