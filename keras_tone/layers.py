@@ -670,8 +670,8 @@ class VoicedSpeech(_WaveformLayer):
         >>> vowel = sum(np.sin(2 * np.pi * 180 * k * t) / k**1.5 for k in range(1, 20))
         >>> clips = np.stack([0.1 * vowel, 0.3 * np.sin(2 * np.pi * 440 * t)])
         >>> seconds = VoicedSpeech(sample_rate=16000)(clips.astype("float32"))
-        >>> [round(float(s), 2) for s in seconds]
-        [1.01, 0.0]
+        >>> tuple(round(float(s), 2) for s in seconds)
+        (1.01, 0.0)
     """
 
     #: Frame length and hop at the analysis rate, in seconds.
