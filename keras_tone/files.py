@@ -7,7 +7,7 @@ trailing digital silence), so that the front end does not run over seconds
 of zero padding; checks each file once; and returns one `FileResult` per
 path, in the order given, with the reason for each file that could not be
 classified instead of an exception. Each result also says how much voiced
-speech the clip holds (`keras_tone.layers.VoicedSpeech`): a clip without
+speech the clip holds (`keras_tone.voicing.VoicedSpeech`): a clip without
 any gets probabilities, but `FileResult.top` gives no tone for it.
 
 Cutting digital silence and batching by length change no prediction: zeros
@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from keras_tone import labels
+from keras_tone.voicing import VoicedSpeech
 
 #: A clip holds voiced speech when `VoicedSpeech` finds at least this much:
 #: two consecutive 16 ms frames with the same pitch.
@@ -65,7 +66,7 @@ class FileResult:
         probabilities: float32 `[classes]`, or None when the file could not
             be classified (see `error`).
         voiced_seconds: how long the clip holds voiced speech
-            (`keras_tone.layers.VoicedSpeech`), or None with an error.
+            (`keras_tone.voicing.VoicedSpeech`), or None with an error.
         error: why the file could not be classified, e.g. `"empty file (0
             bytes)"`; None when it was.
     """
@@ -197,8 +198,6 @@ def _graph(model: Any, sample_rate: int) -> tuple[Any, Callable[[np.ndarray], An
     """`(voicing layer, run)`: `run(batch)` gives probabilities and voiced seconds in one call."""
     if model not in _GRAPHS:
         import tensorflow as tf
-
-        from keras_tone.layers import VoicedSpeech
 
         voicing = VoicedSpeech(sample_rate=sample_rate)
         weak = weakref.ref(model)  # a strong reference here would keep the model alive

@@ -7,12 +7,8 @@ from typing import Any
 
 from keras_tone import labels
 from keras_tone._keras import keras
-from keras_tone.layers import (
-    HighPass,
-    LogMelSpectrogram,
-    PropagateNonFinite,
-    SyllableNormalization,
-)
+from keras_tone.layers import HighPass, LogMelSpectrogram, SyllableNormalization
+from keras_tone.nonfinite import PropagateNonFinite
 
 #: Sampling rate that ToneNet's front end and pretrained weights use.
 SAMPLE_RATE = 16000

@@ -1,6 +1,6 @@
 """How often `predict_files` says "no voiced speech": on generated non-speech and on recordings.
 
-Two measurements of `keras_tone.layers.VoicedSpeech` through the public API
+Two measurements of `keras_tone.voicing.VoicedSpeech` through the public API
 (`FileResult.voiced`):
 
 * **Generated non-speech**, which must all be flagged: digital silence,

@@ -10,6 +10,7 @@ import signals
 import soundfile as sf
 
 from keras_tone import FileResult, ToneNet, load_audio, predict_files, prepare_batch
+from keras_tone._keras import keras
 from keras_tone.files import MIN_VOICED_SECONDS
 
 RATE = 16000
@@ -17,6 +18,7 @@ RATE = 16000
 
 @pytest.fixture(scope="module")
 def model():
+    keras.utils.set_random_seed(7)  # weights whose padding dependence (below) is 1.4e-4
     return ToneNet(weights=None)
 
 

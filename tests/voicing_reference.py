@@ -1,4 +1,4 @@
-"""A plain numpy implementation of `keras_tone.layers.VoicedSpeech`, as its test reference.
+"""A plain numpy implementation of `keras_tone.voicing.VoicedSpeech`, as its test reference.
 
 Written from the layer's docstring with `np.fft` and loops over lags, not
 from `keras_tone.dsp`'s matrices, so that the two can disagree.
