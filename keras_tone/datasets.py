@@ -6,7 +6,7 @@ A corpus folder holds audio files and a `manifest.csv` with the columns
 
 * `read_manifest(path)` parses and checks one manifest.
 * `load_corpus(manifests, ...)` decodes every clip once
-  (`keras_tone.load_audio`: mono, resampled, float32), caches the decoded
+  (`keras_tone.load_audio`: libsndfile, mono, resampled, float32), caches the decoded
   arrays per manifest and sampling rate, and returns a `Corpus` of waveforms
   and labels. Clips that cannot be decoded are left out and listed in
   `Corpus.unreadable`, with the reason.

@@ -9,7 +9,7 @@ from typing import Any
 from keras_tone._keras import keras
 from keras_tone.config import ToneNetConfig
 from keras_tone.frontend import FrontEnd
-from keras_tone.layers import RelativePitch
+from keras_tone.layers import PropagateNonFinite, RelativePitch
 from keras_tone.weights import ResolvedWeights, resolve_weights
 
 #: The handle types that `ToneNet(weights=...)` and `load_model` accept.
@@ -201,13 +201,16 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
         x = keras.layers.Concatenate(name="join")([x, *_pitch_stack(salience, context, config)])
         x = keras.layers.Dense(architecture.dense_units, activation="relu", name="fc")(x)
         x = keras.layers.Dropout(architecture.dropout, name="dropout")(x)
+        x = PropagateNonFinite(name="nonfinite")([*inputs, x])
         x = keras.layers.Dense(
             config.classes, activation=classifier_activation, name="predictions"
         )(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        if pooling == "avg":
+            x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        elif pooling == "max":
+            x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+        x = PropagateNonFinite(name="nonfinite")([*inputs, x])
 
     if input_tensor is not None:
         inputs[0] = keras.utils.get_source_inputs(input_tensor)[0]
