@@ -14,7 +14,7 @@ from keras_tone.audio import load_audio, prepare_batch
 from keras_tone.config import ToneNetConfig
 from keras_tone.context import speaker_context
 from keras_tone.export import export
-from keras_tone.files import FileResult, predict_files
+from keras_tone.inference import FileResult, predict_files
 from keras_tone.labels import decode_predictions
 from keras_tone.presets import list_presets, preset_descriptions
 from keras_tone.tonenet import ToneNet, load_model

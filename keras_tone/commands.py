@@ -10,12 +10,14 @@ are shown, as one line each (`--debug` shows every warning).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import shlex
 import sys
 import warnings
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -102,47 +104,93 @@ def _load(args: argparse.Namespace, *, speaker_context: bool = False) -> Any:
 
 
 def predict(args: argparse.Namespace) -> int:
-    """`keras-tone predict`: one line per clip; unreadable files on stderr, exit 1."""
-    from keras_tone.inference import classify_files, find_audio_files
+    """`keras-tone predict`: one line per clip; files that get no tone on stderr, exit 1."""
+    from keras_tone.inference import (
+        MIN_VOICED_SECONDS,
+        find_audio_files,
+        predict_files,
+        speakers_by_folder,
+    )
 
+    fmt, output = _output_format(args)
     files, problems = find_audio_files(args.paths)
     for path, message in problems:
         error_line(f"{args.prefix}: {path}: {message}")
     if not files:
         raise CommandError("no audio files to classify")
-    model = _load(args)
+    speakers = None
+    if args.speaker_context or args.speaker is not None:
+        speakers = [args.speaker] * len(files) if args.speaker else speakers_by_folder(files)
+        alone = sorted(s for s, n in Counter(speakers).items() if n == 1)
+        if alone:
+            error_line(
+                f"{args.prefix}: warning: no other clips of the speaker, so no speaker "
+                f"context, for the clips of {', '.join(alone)}"
+            )
+    model = _load(args, speaker_context=speakers is not None)
     top = min(args.top, int(model.output_shape[-1]))
-    writer = _PredictionWriter(args.format, top, sys.stdout)
+    progress = not args.quiet and len(files) >= PROGRESS_MIN_FILES
+    results = predict_files(model, files, speakers=speakers, progress=progress)
     failed = len(problems)
-    bar = None
-    if not args.quiet and len(files) >= PROGRESS_MIN_FILES:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(files), unit="clip", desc="Classifying", file=sys.stderr)
-    try:
-        progress = None if bar is None else bar.update
-        for result in classify_files(model, files, top=top, progress=progress):
+    with _open_output(output) as stream:
+        array = fmt == "json" and output is not None and output.suffix.lower() == ".json"
+        writer = _PredictionWriter(fmt, top, stream, array=array)
+        for result in results:
             if result.error is not None:
                 failed += 1
                 error_line(f"{args.prefix}: {result.path}: {result.error}")
+            elif not result.voiced:
+                failed += 1
+                error_line(
+                    f"{args.prefix}: {result.path}: no voiced speech "
+                    f"({result.voiced_seconds:.2f} s voiced; a tone needs at least "
+                    f"{MIN_VOICED_SECONDS:.2f} s), so no tone"
+                )
             else:
-                writer.write(str(result.path), result.guesses)
-    finally:
-        if bar is not None:
-            bar.close()
-    writer.close()
+                writer.write(result.path, result.top(top))
+        writer.close()
     if failed:
         error_line(f"{args.prefix}: {failed} of {len(files) + len(problems)} inputs failed")
         return EXIT_FAILED
     return EXIT_OK
 
 
-class _PredictionWriter:
-    """Writes one line per clip as an aligned table, JSON Lines or CSV."""
+#: `predict -o FILE`: the format that each suffix means when `--format` is not given.
+OUTPUT_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "json"}
 
-    def __init__(self, fmt: str, top: int, stream: TextIO) -> None:
-        self.fmt, self.top, self.stream = fmt, top, stream
+
+def _output_format(args: argparse.Namespace) -> tuple[str, Path | None]:
+    """`(format, output file or None)` from `--format` and `-o`."""
+    if args.output is None:
+        return args.format or "table", None
+    output = Path(args.output)
+    fmt = args.format or OUTPUT_SUFFIXES.get(output.suffix.lower())
+    if fmt is None:
+        raise CommandError(
+            f"cannot tell the format of {args.output} from its suffix: name it "
+            f"{', '.join(OUTPUT_SUFFIXES)}, or pass --format",
+            EXIT_USAGE,
+        )
+    return fmt, output
+
+
+@contextlib.contextmanager
+def _open_output(output: Path | None) -> Iterator[TextIO]:
+    if output is None:
+        yield sys.stdout
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", encoding="utf-8", newline="") as stream:
+        yield stream
+
+
+class _PredictionWriter:
+    """Writes one line per clip as an aligned table, JSON Lines or CSV (or a JSON array)."""
+
+    def __init__(self, fmt: str, top: int, stream: TextIO, *, array: bool = False) -> None:
+        self.fmt, self.top, self.stream, self.array = fmt, top, stream, array
         self.rows: list[list[str]] = []
+        self.records: list[dict[str, Any]] = []
         if fmt == "csv":
             import csv
 
@@ -165,7 +213,10 @@ class _PredictionWriter:
                 record["top"] = [
                     {"tone": t, "name": n, "probability": round(p, 6)} for t, n, p in guesses
                 ]
-            print(json.dumps(record, ensure_ascii=False), file=self.stream, flush=True)
+            if self.array:
+                self.records.append(record)
+            else:
+                print(json.dumps(record, ensure_ascii=False), file=self.stream, flush=True)
         elif self.fmt == "csv":
             row: list[Any] = [name]
             for tone, tone_name, probability in guesses:
@@ -180,6 +231,8 @@ class _PredictionWriter:
             self.rows.append(line)
 
     def close(self) -> None:
+        if self.array:
+            print(json.dumps(self.records, indent=2, ensure_ascii=False), file=self.stream)
         if self.fmt != "table" or not self.rows:
             return
         from keras_tone.reports import text_table
@@ -213,7 +266,9 @@ def plot(args: argparse.Namespace) -> int:
     try:
         clip = load_audio(path, sample_rate=sample_rate)
     except (OSError, ValueError) as error:
-        raise CommandError(f"{path}: {error}") from error
+        from keras_tone.decoding import failure_reason
+
+        raise CommandError(f"{path}: {failure_reason(error)}") from error
     figure = plot_clip(clip, sample_rate, model=model, title=path.name)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)

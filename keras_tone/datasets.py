@@ -291,6 +291,7 @@ def _load_cached(
                 f"Manifest {str(manifest)!r} lists {str(row.path)!r}, which does not exist."
             )
     from keras_tone.audio import load_audio
+    from keras_tone.decoding import failure_reason
 
     iterator: Iterable[ManifestRow] = rows
     if progress:
@@ -302,7 +303,7 @@ def _load_cached(
         try:
             waveform, error = load_audio(row.path, sample_rate=sample_rate), ""
         except (OSError, ValueError) as failure:
-            waveform, error = np.zeros(0, np.float32), " ".join(str(failure).split())
+            waveform, error = np.zeros(0, np.float32), failure_reason(failure)
         decoded.append(waveform)
         errors.append(error)
 

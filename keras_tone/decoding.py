@@ -113,6 +113,31 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return waveform, int(sample_rate)
 
 
+def failure_reason(error: BaseException) -> str:
+    """Why a file could not be read or used, in one line and without its path.
+
+    For reports that name the file themselves (`keras_tone.predict_files`,
+    `keras_tone.datasets.Corpus.unreadable`, the command line): an
+    `AudioFileError`'s `reason`, "no such file", an `OSError`'s description,
+    or any other error's message, whitespace collapsed and without the final
+    full stop.
+
+    Example:
+        >>> from keras_tone.decoding import AudioFileError, failure_reason
+        >>> failure_reason(AudioFileError("a.mp3", "empty file (0 bytes)"))
+        'empty file (0 bytes)'
+        >>> failure_reason(FileNotFoundError("No audio file at 'b.wav'."))
+        'no such file'
+    """
+    if isinstance(error, AudioFileError):
+        return error.reason
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return " ".join(str(error).split()).rstrip(".")
+
+
 # --------------------------------------------------------------------------- sniffing
 
 

@@ -12,7 +12,7 @@ from voicing_reference import voiced_frames
 
 from keras_tone import load_audio
 from keras_tone._keras import keras
-from keras_tone.files import MIN_VOICED_SECONDS
+from keras_tone.inference import MIN_VOICED_SECONDS
 from keras_tone.layers import VoicedSpeech
 
 RATE = 16000

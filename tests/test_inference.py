@@ -1,4 +1,4 @@
-"""predict_files: the folder job as a library function."""
+"""predict_files and find_audio_files: the folder job as a library function."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import soundfile as sf
 
 from keras_tone import FileResult, ToneNet, load_audio, predict_files, prepare_batch
 from keras_tone._keras import keras
-from keras_tone.files import MIN_VOICED_SECONDS
+from keras_tone.inference import MIN_VOICED_SECONDS
 
 RATE = 16000
 
@@ -154,6 +154,76 @@ def test_models_without_waveform_input_are_refused():
         predict_files(ToneNet(weights=None, include_preprocessing=False), [])
 
 
+@pytest.fixture(scope="module")
+def context_model():
+    keras.utils.set_random_seed(7)
+    return ToneNet(weights=None, speaker_context=True)
+
+
+@pytest.fixture(scope="module")
+def two_voices(tmp_path_factory):
+    """Three clips each of a low and a high voice, every clip ending in 0.1 s of silence."""
+    root = tmp_path_factory.mktemp("voices")
+    paths, speakers = [], []
+    for speaker, scale in (("low", 0.6), ("high", 1.3)):
+        for tone in (1, 3, 4):
+            path = root / f"{speaker}{tone}.wav"
+            sf.write(path, _syllable(tone, 0.05, 0.1, scale), RATE)
+            paths.append(path)
+            speakers.append(speaker)
+    return paths, speakers
+
+
+def test_speaker_context_is_leave_one_out(context_model, two_voices):
+    """Each clip gets the summed pitch histograms of the other clips of its speaker."""
+    from keras_tone.context import leave_one_out, pitch_histograms
+
+    paths, speakers = two_voices
+    results = predict_files(context_model, paths, speakers=speakers, batch_size=4)
+    clips = [load_audio(p) for p in paths]
+    context = leave_one_out(pitch_histograms(clips, model=context_model), speakers)
+    assert context.sum(axis=1).min() > 1.0  # two other voiced clips each
+    expected = context_model.predict([prepare_batch(clips), context], verbose=0)
+    np.testing.assert_allclose([r.probabilities for r in results], expected, atol=1e-5)
+    assert all(r.voiced for r in results)
+
+
+def test_speaker_context_model_without_speakers_is_the_model_alone(context_model, two_voices):
+    paths, _ = two_voices
+    results = predict_files(context_model, paths)
+    clips = prepare_batch([load_audio(p) for p in paths])
+    zeros = np.zeros((len(paths), context_model.input_shape[1][-1]), np.float32)
+    expected = context_model.predict([clips, zeros], verbose=0)
+    np.testing.assert_allclose([r.probabilities for r in results], expected, atol=1e-5)
+    with_context = predict_files(context_model, paths, speakers=["one"] * len(paths))
+    assert (
+        max(
+            np.abs(a.probabilities - b.probabilities).max()
+            for a, b in zip(results, with_context, strict=True)
+        )
+        > 1e-4
+    )
+
+
+def test_speaker_context_skips_unreadable_files(context_model, two_voices, tmp_path):
+    """A file that cannot be read gets its reason and adds nothing to its speaker's context."""
+    paths, speakers = two_voices
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with_bad = [*paths[:3], tmp_path / "empty.wav"]
+    results = predict_files(context_model, with_bad, speakers=[*speakers[:3], "low"])
+    alone = predict_files(context_model, paths[:3], speakers=speakers[:3])
+    assert results[3].error == "empty file (0 bytes)"
+    for a, b in zip(results[:3], alone, strict=True):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
+
+
+def test_speakers_need_the_context_input_and_one_per_path(model, context_model):
+    with pytest.raises(ValueError, match="speaker_context=True"):
+        predict_files(model, ["a.wav"], speakers=["me"])
+    with pytest.raises(ValueError, match="one speaker per path"):
+        predict_files(context_model, ["a.wav", "b.wav"], speakers=["me"])
+
+
 def test_file_result_is_a_plain_record():
     result = FileResult("a.wav", np.array([0.1, 0.7, 0.1, 0.1], np.float32), 0.2)
     assert result.voiced and result.top(2)[0][:2] == (2, "tone 2 (rising)")
@@ -191,12 +261,12 @@ def test_the_traced_graph_does_not_keep_the_model_alive(tmp_path):
     import gc
     import weakref
 
-    from keras_tone import files
+    from keras_tone import inference
 
     model = ToneNet(weights=None)
     sf.write(tmp_path / "a.wav", _syllable(1, 0.1, 0.1), RATE)
     predict_files(model, [tmp_path / "a.wav"])  # traces the graph
-    assert model in files._GRAPHS
+    assert model in inference._GRAPHS
     alive = weakref.ref(model)
     del model
     gc.collect()
