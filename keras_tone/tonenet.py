@@ -90,6 +90,13 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     the clip anchors itself; this is exactly the two-input model with a
     context of zeros, and both use the same weights.
 
+    **Not a number in, not an answer out.** `model.predict` runs a graph,
+    where the input's values cannot be checked: an example whose waveform
+    (or image, or context) holds NaN or Inf gets NaN probabilities
+    (`keras_tone.layers.PropagateNonFinite`, before the classifier), also in
+    the exports; the other examples of the batch are untouched. An eager call
+    `model(x)` raises a `ValueError` instead.
+
     Args:
         weights: `None` (random initialisation); the name of a pretrained
             preset (`keras_tone.list_presets()`; `"blcu"` by default);

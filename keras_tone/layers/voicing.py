@@ -108,6 +108,20 @@ class VoicedSpeech(WaveformLayer):
     BANDS = 8
     _TAPS = 63
 
+    _CONFIG = (
+        "sample_rate",
+        "f0_min",
+        "f0_max",
+        "max_aperiodicity",
+        "max_partial_share",
+        "max_low_share",
+        "max_flatness",
+        "max_f0_jump",
+        "max_imbalance_db",
+        "range_db",
+        "floor_db",
+    )
+
     def __init__(
         self,
         *,
@@ -133,7 +147,7 @@ class VoicedSpeech(WaveformLayer):
         if not rate / self.frame < f0_min < f0_max <= rate / 4:
             raise ValueError(
                 f"Expected {rate / self.frame:.0f} < f0_min < f0_max <= {rate / 4:.0f} Hz "
-                f"at sample_rate={self.sample_rate}; received f0_min={f0_min}, f0_max={f0_max}."
+                f"at sample_rate={self.sample_rate}. Received: f0_min={f0_min}, f0_max={f0_max}"
             )
         for name, value in (
             ("max_partial_share", max_partial_share),
@@ -141,12 +155,12 @@ class VoicedSpeech(WaveformLayer):
             ("max_flatness", max_flatness),
         ):
             if not 0.0 < value <= 1.0:
-                raise ValueError(f"{name} must be in (0, 1]; received {name}={value}.")
+                raise ValueError(f"{name} must be in (0, 1]. Received: {name}={value}")
         if max_aperiodicity <= 0 or range_db <= 0 or max_f0_jump <= 1:
             raise ValueError(
-                "max_aperiodicity and range_db must be positive and max_f0_jump above 1; "
-                f"received max_aperiodicity={max_aperiodicity}, range_db={range_db}, "
-                f"max_f0_jump={max_f0_jump}."
+                "max_aperiodicity and range_db must be positive and max_f0_jump above 1. "
+                f"Received: max_aperiodicity={max_aperiodicity}, range_db={range_db}, "
+                f"max_f0_jump={max_f0_jump}"
             )
         self.f0_min, self.f0_max = float(f0_min), float(f0_max)
         self.max_aperiodicity = float(max_aperiodicity)
@@ -285,23 +299,6 @@ class VoicedSpeech(WaveformLayer):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)[:-1]
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            sample_rate=self.sample_rate,
-            f0_min=self.f0_min,
-            f0_max=self.f0_max,
-            max_aperiodicity=self.max_aperiodicity,
-            max_partial_share=self.max_partial_share,
-            max_low_share=self.max_low_share,
-            max_flatness=self.max_flatness,
-            max_f0_jump=self.max_f0_jump,
-            max_imbalance_db=self.max_imbalance_db,
-            range_db=self.range_db,
-            floor_db=self.floor_db,
-        )
-        return config
 
 
 def _hann_from_rectangular(part: tf.Tensor, *, negate_mirror: bool) -> tf.Tensor:
