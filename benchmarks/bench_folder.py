@@ -9,9 +9,13 @@ in one process, in alternating rounds, medians over rounds:
   the voicing layer in the same graph call.
 * **seed pipeline** (what the original ToneNet code does):
   `librosa.load(path, sr=16000)` per file, the librosa log-mel of the first
-  1 s of each clip (zero-padded), and the same network
-  (`ToneNet(include_preprocessing=False)`, same weights) by
-  `predict_on_batch` on batches of 64.
+  1 s of each clip (zero-padded), and the seed's network (ToneNet's log-mel
+  CNN under keras_tone 0.1.0's top, without the pitch stack that front end
+  version 2 added) by `predict_on_batch` on batches of 64.
+* **predict_files, speaker context**: the same with `speakers=` (one speaker
+  per folder, as `keras-tone predict --speaker-context`): every file decoded
+  first, the pitch histograms of the clips, then the model with its
+  context input.
 * **keras-tone predict 0.1.0 loop**, for reference: `librosa.load` per
   file, `prepare_batch` on each clip (its check) and on each chunk of 64,
   `model.predict`.
@@ -54,10 +58,13 @@ import _common  # noqa: E402
 import numpy as np  # noqa: E402
 
 DATA = _common.ROOT.parent / "shared" / "data"
+README = Path(__file__).resolve().parent / "README.md"
+START, END = "<!-- folder:start -->", "<!-- folder:end -->"
 BATCH = 64
 SEED = "seed pipeline"
 OURS = "predict_files"
 CLI = "keras-tone predict 0.1.0 loop"
+CONTEXT = "predict_files, speaker context"
 
 
 def files(every: int) -> list[Path]:
@@ -66,12 +73,32 @@ def files(every: int) -> list[Path]:
     return found[::every]
 
 
+def _seed_network() -> Any:
+    """The network of the seed (keras_tone 0.1.0): ToneNet's log-mel CNN and its dense top.
+
+    ToneNet's log-mel backbone (`include_preprocessing=False, include_top=False`)
+    under 0.1.0's top (max over the mel axis, dense 128, dropout, classifier):
+    no pitch stack, which the seed did not have. Random weights: only its
+    speed is measured.
+    """
+    from keras_tone import ToneNet, ToneNetConfig
+    from keras_tone._keras import keras
+
+    config = ToneNetConfig()
+    backbone = ToneNet(weights=None, include_top=False, include_preprocessing=False)
+    x = keras.layers.MaxPooling2D(pool_size=(1, backbone.output_shape[2]))(backbone.output)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(config.architecture.dense_units, activation="relu")(x)
+    x = keras.layers.Dropout(config.architecture.dropout)(x)
+    x = keras.layers.Dense(config.classes, activation="softmax")(x)
+    return keras.Model(backbone.input, x, name="seed_tonenet")
+
+
 def _seed_pipeline(features_model: Any, paths: list[Path]) -> np.ndarray:
     import librosa
 
-    from keras_tone.tonenet import LOG_MEL
-
-    settings = {k: v for k, v in LOG_MEL.items() if k != "top_db"}
+    settings = _common.log_mel_settings()
+    top_db = settings.pop("top_db")
     out = []
     for start in range(0, len(paths), BATCH):
         features = []
@@ -79,7 +106,7 @@ def _seed_pipeline(features_model: Any, paths: list[Path]) -> np.ndarray:
             y, _ = librosa.load(path, sr=_common.SAMPLE_RATE)
             y = np.pad(y[: _common.SAMPLE_RATE], (0, max(0, _common.SAMPLE_RATE - y.size)))
             mel = librosa.feature.melspectrogram(y=y, sr=_common.SAMPLE_RATE, **settings)
-            features.append(librosa.power_to_db(mel, top_db=LOG_MEL["top_db"]).T)
+            features.append(librosa.power_to_db(mel, top_db=top_db).T)
         out.append(features_model.predict_on_batch(np.stack(features).astype("float32")))
     return np.concatenate(out)
 
@@ -127,11 +154,14 @@ def run(rounds: int = 5, every: int = 10, startup_runs: int = 3) -> dict[str, An
 
     paths = files(every)
     model, weights = _common.load_tonenet()
-    features_model, _ = _common.load_tonenet(include_preprocessing=False)
+    context_model, _ = _common.load_tonenet(speaker_context=True)
+    speakers = keras_tone.inference.speakers_by_folder(paths)
+    features_model = _seed_network()
     workers = os.cpu_count() or 1
     process_pool = ProcessPoolExecutor(workers)
     pipelines = {
         OURS: lambda: keras_tone.predict_files(model, paths),
+        CONTEXT: lambda: keras_tone.predict_files(context_model, paths, speakers=speakers),
         SEED: lambda: _seed_pipeline(features_model, paths),
         CLI: lambda: _cli_0_1_0(model, paths),
         "decode only, threads": lambda: _decode_threads(paths, workers),
@@ -260,9 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     results = run(rounds=args.rounds, every=args.every, startup_runs=args.startup_runs)
     print(report(results))
     if args.readme:
-        _common.update_readme(
-            section(results, "python benchmarks/bench_folder.py", machine), "folder"
-        )
+        command = "python benchmarks/bench_folder.py"
+        _common.replace_section(README, START, END, section(results, command, machine))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

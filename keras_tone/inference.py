@@ -200,8 +200,8 @@ def predict_files(
         ...     sf.write(paths[-1], 0.1 * voice, 16000)
         >>> with_context = keras_tone.ToneNet(weights=None, speaker_context=True)
         >>> results = keras_tone.predict_files(with_context, paths, speakers=["me"] * 3)
-        >>> [r.probabilities.shape for r in results]
-        [(4,), (4,), (4,)]
+        >>> tuple(r.probabilities.shape for r in results)
+        ((4,), (4,), (4,))
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")

@@ -274,8 +274,8 @@ def load_model(
         >>> from keras_tone import load_model
         >>> load_model("blcu-5tone").output_shape
         (None, 5)
-        >>> [t.name for t in load_model("blcu", speaker_context=True).inputs]
-        ['waveform', 'speaker_context']
+        >>> tuple(t.name for t in load_model("blcu", speaker_context=True).inputs)
+        ('waveform', 'speaker_context')
     """
     if isinstance(handle, keras.Model) or str(handle).endswith(".keras"):
         model = handle if isinstance(handle, keras.Model) else keras.models.load_model(handle)
