@@ -17,6 +17,7 @@ from keras_tone.export import export
 from keras_tone.inference import FileResult, predict_files
 from keras_tone.labels import decode_predictions
 from keras_tone.presets import list_presets, preset_descriptions
+from keras_tone.scoring import score
 from keras_tone.tonenet import ToneNet, load_model
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "predict_files",
     "preset_descriptions",
     "prepare_batch",
+    "score",
     "speaker_context",
 ]

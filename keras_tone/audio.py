@@ -179,6 +179,48 @@ def resample(waveform: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarr
     return out[:size].astype(np.float32, copy=False)
 
 
+def cut(
+    waveform: np.ndarray, sample_rate: int, intervals: Sequence[tuple[float, float]]
+) -> list[np.ndarray]:
+    """The samples of each interval: `waveform[start * rate : end * rate]`, rounded.
+
+    How `keras_tone.score` and `keras_tone.words.load_word_corpus` turn the
+    syllables of a word (`keras_tone.segmentation.Segment`s, or a TextGrid's
+    intervals through `keras_tone.segmentation.as_segment`) into clips for a
+    tone model: exactly the interval, no margin added.
+
+    Args:
+        waveform: mono float waveform `[samples]`.
+        sample_rate: its sampling rate in Hz.
+        intervals: `(start, end)` pairs in seconds (a `Segment` is one).
+
+    Returns:
+        One view of `waveform` per interval (one that runs past the end of
+        the recording is cut at the end).
+
+    Raises:
+        ValueError: an interval has `start >= end`, starts before 0, or
+            starts at or after the end of the recording; the message names it.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.audio import cut
+        >>> clips = cut(np.arange(100, dtype="float32"), 100, [(0.1, 0.25), (0.5, 2.0)])
+        >>> print([(int(clip[0]), clip.size) for clip in clips])
+        [(10, 15), (50, 50)]
+    """
+    seconds = len(waveform) / sample_rate
+    clips = []
+    for i, (start, end) in enumerate(intervals):
+        if not (0.0 <= start < end) or start >= seconds:
+            raise ValueError(
+                f"Interval {i + 1} runs from {start} s to {end} s; intervals must have "
+                f"0 <= start < end and start within the recording (0-{seconds:.3f} s)."
+            )
+        clips.append(waveform[int(round(start * sample_rate)) : int(round(end * sample_rate))])
+    return clips
+
+
 def pad_batch(waveforms: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Zero-pad 1-D float32 waveforms at the end into one batch; also return their lengths.
 

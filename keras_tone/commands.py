@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the command that `args` names (`args.command`); return the exit status."""
     handler = {
         "predict": predict,
+        "check": check,
         "plot": plot,
         "doctor": doctor,
         "train": train,
@@ -241,6 +242,140 @@ class _PredictionWriter:
         print(text_table(header, self.rows, numbers=False), file=self.stream)
 
 
+# --------------------------------------------------------------------------- check
+
+
+def check(args: argparse.Namespace) -> int:
+    """`keras-tone check`: one word's expected against heard tones, one row per syllable."""
+    from keras_tone.scoring import write_textgrid
+
+    if args.tier is not None and args.textgrid is None:
+        raise CommandError("--tier needs --textgrid", EXIT_USAGE)
+    intervals = _read_tier(args.textgrid, args.tier or "syllables")
+    expected = args.expect
+    if expected is None:
+        if not intervals:
+            raise CommandError(
+                "--expect PINYIN is required (or --textgrid with labels)", EXIT_USAGE
+            )
+        expected = " ".join(interval.label for interval in intervals)
+    _, _, result = _score_file(args, expected, boundaries=intervals)
+    if args.write_textgrid is not None:
+        output = Path(args.write_textgrid)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_textgrid(output, result, template=args.textgrid)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"cannot write {output}: {error}") from error
+    _write_score(args.file, result, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _read_tier(path: str | None, tier: str) -> list[Any] | None:
+    if path is None:
+        return None
+    from keras_tone.textgrid import read_intervals
+
+    try:
+        return read_intervals(path, tier)
+    except (OSError, ValueError) as error:
+        raise CommandError(str(error)) from error
+
+
+def _score_file(
+    args: argparse.Namespace, expected: str, *, boundaries: list[Any] | None = None
+) -> tuple[Any, int, dict]:
+    """`keras_tone.score` on `args.file` with `args.weights` and `args.hanzi`.
+
+    Returns:
+        `(waveform, its sampling rate, the score)`.
+    """
+    from keras_tone import load_audio, score
+    from keras_tone.pinyin import expected_tones
+    from keras_tone.tonenet import model_sample_rate
+
+    try:
+        expected_tones(expected, args.hanzi)  # a typing error fails before the model loads
+    except ValueError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"no such file: {args.file}")
+    model = _load(args, speaker_context=True)
+    rate = model_sample_rate(model)
+    try:
+        clip = load_audio(path, sample_rate=rate)
+        result = score(
+            clip,
+            expected,
+            sample_rate=rate,
+            hanzi=args.hanzi,
+            weights=model,
+            boundaries=boundaries,
+        )
+        return clip, rate, result
+    except (OSError, ValueError) as error:
+        raise CommandError(f"{path}: {error}") from error
+
+
+#: Columns of `check --format table` and `csv`: (header, key of a syllable's score).
+_CHECK_COLUMNS = (
+    ("syllable", "pinyin"),
+    ("hanzi", "hanzi"),
+    ("start", "start"),
+    ("end", "end"),
+    ("citation", "citation"),
+    ("expected", "expected"),
+    ("rule", "rule"),
+    ("heard", "heard"),
+    ("probability", "probability"),
+    ("verdict", "verdict"),
+)
+
+
+def _write_score(name: str, result: dict, fmt: str, stream: TextIO) -> None:
+    """One JSON object, CSV rows, or an aligned table and a line for the word."""
+    if fmt == "json":
+        print(json.dumps({"file": name, **_rounded(result)}, ensure_ascii=False), file=stream)
+        return
+
+    def cell(syllable: dict, key: str) -> str:
+        value = syllable[key]
+        if value is None:
+            return "" if fmt == "csv" else "-"
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    syllables = result["syllables"]
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(stream, lineterminator="\n")
+        tones = [f"p_tone{t}" for t in range(1, result["classes"] + 1)]
+        writer.writerow(["file", *(header for header, _ in _CHECK_COLUMNS), *tones])
+        for syllable in syllables:
+            probabilities = [f"{p:.6f}" for p in syllable["probabilities"]]
+            writer.writerow([name, *(cell(syllable, k) for _, k in _CHECK_COLUMNS), *probabilities])
+        return
+    from keras_tone.reports import text_table
+
+    rows = [[cell(syllable, key) for _, key in _CHECK_COLUMNS] for syllable in syllables]
+    print(text_table([header for header, _ in _CHECK_COLUMNS], rows, numbers=False), file=stream)
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in result["counts"].items() if n)
+    word = " ".join(filter(None, [result["hanzi"], result["pinyin"]]))
+    print(f"{name} ({word}): {result['verdict']} ({counts})", file=stream)
+
+
+def _rounded(value: Any, digits: int = 6) -> Any:
+    """`value` with every float rounded, for compact JSON."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {key: _rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item, digits) for item in value]
+    return value
+
+
 # --------------------------------------------------------------------------- plot, doctor
 
 
@@ -255,21 +390,32 @@ def plot(args: argparse.Namespace) -> int:
         ) from error
     from keras_tone import load_audio
     from keras_tone.config import SAMPLE_RATE
-    from keras_tone.plot import plot_clip
+    from keras_tone.plot import plot_clip, plot_word
+    from keras_tone.scoring import WORDS_PRESET
     from keras_tone.tonenet import model_sample_rate
 
     path = Path(args.file)
-    if not path.is_file():
-        raise CommandError(f"no such file: {args.file}")
-    model = None if args.weights.lower() == "none" else _load(args)
-    sample_rate = SAMPLE_RATE if model is None else model_sample_rate(model)
-    try:
-        clip = load_audio(path, sample_rate=sample_rate)
-    except (OSError, ValueError) as error:
-        from keras_tone.decoding import failure_reason
+    if args.weights is None:
+        args.weights = WORDS_PRESET if args.expect is not None else "blcu"
+    if args.expect is not None:
+        if args.weights.lower() == "none":
+            raise CommandError("--expect needs weights to hear the tones", EXIT_USAGE)
+        clip, sample_rate, result = _score_file(args, args.expect)
+        figure = plot_word(clip, sample_rate, result, title=path.name)
+    else:
+        if args.hanzi is not None:
+            raise CommandError("--hanzi needs --expect", EXIT_USAGE)
+        if not path.is_file():
+            raise CommandError(f"no such file: {args.file}")
+        model = None if args.weights.lower() == "none" else _load(args)
+        sample_rate = SAMPLE_RATE if model is None else model_sample_rate(model)
+        try:
+            clip = load_audio(path, sample_rate=sample_rate)
+        except (OSError, ValueError) as error:
+            from keras_tone.decoding import failure_reason
 
-        raise CommandError(f"{path}: {failure_reason(error)}") from error
-    figure = plot_clip(clip, sample_rate, model=model, title=path.name)
+            raise CommandError(f"{path}: {failure_reason(error)}") from error
+        figure = plot_clip(clip, sample_rate, model=model, title=path.name)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=120)
@@ -368,21 +514,31 @@ def train(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     """`keras-tone evaluate`: score weights on manifests; unreadable clips on stderr."""
     from keras_tone.evaluation import evaluate as evaluate_model
+    from keras_tone.evaluation import manifests_are_words
     from keras_tone.reports import format_report
 
     manifests = _existing(args.manifests, "manifest")
-    model = _load(args, speaker_context=args.speaker_context)
+    try:
+        words = manifests_are_words(manifests)
+    except ValueError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    # Syllables of words are classified with their word's other syllables as context.
+    model = _load(args, speaker_context=args.speaker_context or words)
     options: dict[str, Any] = {"speaker_context": args.speaker_context}
     if args.batch_size is not None:
         options["batch_size"] = args.batch_size
     report = evaluate_model(model, manifests, **options)
     for clip in report.get("unreadable", []):
         error_line(f"{args.prefix}: {clip['path']}: {clip['reason']}")
-    if report.get("unreadable"):
-        scored = report["overall"]["clips"]
+    unreadable, scored = len(report.get("unreadable", [])), report["overall"]["clips"]
+    if unreadable and words:
         error_line(
-            f"{args.prefix}: {len(report['unreadable'])} clips could not be read and are not "
-            f"scored ({scored} are)"
+            f"{args.prefix}: {unreadable} words could not be read or cut into syllables and "
+            f"are not scored ({scored} syllables are)"
+        )
+    elif unreadable:
+        error_line(
+            f"{args.prefix}: {unreadable} clips could not be read and are not scored ({scored} are)"
         )
     print(format_report(report))
     if args.json:

@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -220,7 +221,7 @@ def load_corpus(
     unreadable: list[tuple[str, str]] = []
     for manifest in manifests:
         rows = read_manifest(manifest)
-        decoded, errors = _load_cached(manifest, rows, sample_rate, cache, progress)
+        decoded, errors = decode_cached(manifest, rows, sample_rate, cache, progress)
         skipped = 0
         for row, waveform, error in zip(rows, decoded, errors, strict=True):
             if error:
@@ -268,10 +269,15 @@ def cache_path(manifest: str | os.PathLike, sample_rate: int, cache_dir: str | o
     return Path(cache_dir) / name
 
 
-def _load_cached(
-    manifest: Path, rows: list[ManifestRow], sample_rate: int, cache: Path, progress: bool
+def decode_cached(
+    manifest: Path, rows: Sequence[Any], sample_rate: int, cache: Path, progress: bool
 ) -> tuple[list[np.ndarray], list[str]]:
-    """Each row's waveform and decoding error (`""` when it decoded), from the cache if there."""
+    """Each row's waveform and decoding error (`""` when it decoded), from the cache if there.
+
+    The decoding and its cache behind `load_corpus`, for any manifest whose
+    rows have a `path` (`ManifestRow`, `keras_tone.words.WordRow`): one
+    `.npz` file per manifest and rate in `cache` (`cache_path`).
+    """
     target = cache_path(manifest, sample_rate, cache)
     if target.is_file():
         try:
@@ -293,7 +299,7 @@ def _load_cached(
     from keras_tone.audio import load_audio
     from keras_tone.decoding import failure_reason
 
-    iterator: Iterable[ManifestRow] = rows
+    iterator: Iterable[Any] = rows
     if progress:
         from tqdm.auto import tqdm
 
@@ -322,6 +328,7 @@ __all__ = [
     "MANIFEST_COLUMNS",
     "ManifestRow",
     "cache_path",
+    "decode_cached",
     "default_cache_dir",
     "load_corpus",
     "read_manifest",

@@ -61,8 +61,15 @@ def _confusion_table(metrics: dict, classes: int, markdown: bool = False) -> str
     return _table([corner, *names, "recall"], rows, markdown)
 
 
-def _speaker_table(per_speaker: dict, classes: int, markdown: bool = False) -> str:
-    header = ["speaker", "clips", "accuracy"] + [f"{n} recall" for n in _short_names(classes)]
+def _speaker_table(
+    per_speaker: dict,
+    classes: int,
+    markdown: bool = False,
+    *,
+    group: str = "speaker",
+    unit: str = "clips",
+) -> str:
+    header = [group, unit, "accuracy"] + [f"{n} recall" for n in _short_names(classes)]
     rows = [
         [speaker, str(m["clips"]), percent(m["accuracy"]) + "%"]
         + [percent(v) + "%" for v in m["recall"]]
@@ -71,25 +78,76 @@ def _speaker_table(per_speaker: dict, classes: int, markdown: bool = False) -> s
     return _table(header, rows, markdown)
 
 
+def _word_tables(report: dict, heading: Any, markdown: bool) -> list[str]:
+    """The parts of an evaluation on word manifests: positions, sandhi, whole words."""
+    classes = int(report["classes"])
+    out = ["", heading("Per position in the word")]
+    positions = {f"syllable {p}": m for p, m in report["per_position"].items()}
+    out.append(_speaker_table(positions, classes, markdown, group="position", unit="syllables"))
+    out += ["", heading("Tone sandhi: syllables whose surface tone is not the citation tone")]
+    if report["sandhi"]:
+        changes = {
+            ("all" if k == "all" else k.replace("->", " -> ")): m
+            for k, m in report["sandhi"].items()
+        }
+        out.append(
+            _speaker_table(
+                changes, classes, markdown, group="citation -> surface", unit="syllables"
+            )
+        )
+    else:
+        out.append("none in these words")
+    words = report["words"]
+    rows = [
+        [f"{n} syllables", str(c["words"]), str(c["correct"]), percent(c["accuracy"]) + "%"]
+        for n, c in words["per_length"].items()
+    ]
+    rows += [
+        [speaker, str(c["words"]), str(c["correct"]), percent(c["accuracy"]) + "%"]
+        for speaker, c in words["per_speaker"].items()
+    ]
+    rows.append(
+        ["ALL", str(words["words"]), str(words["correct"]), percent(words["accuracy"]) + "%"]
+    )
+    out += ["", heading("Whole words (every syllable right)")]
+    out.append(_table(["group", "words", "correct", "accuracy"], rows, markdown))
+    left_out = report["neutral_not_scored"]
+    if left_out["syllables"]:
+        out.append(
+            f"Not scored: {left_out['syllables']} neutral-tone syllables ({left_out['words']} "
+            f"words), which a {classes}-class model cannot name."
+        )
+    return out
+
+
 def format_report(report: dict, *, markdown: bool = False) -> str:
     """A human-readable summary of a `train`, `evaluate` or `cross_validate` report.
 
     A per-speaker table (clips, accuracy, per-tone recall), then the
     confusion matrices (rows: true tone, columns: predicted) with per-tone
-    recall and precision. `markdown=True` writes Markdown tables.
+    recall and precision. An evaluation on word manifests adds tables per
+    position in the word, for the tone-sandhi syllables (per change, e.g.
+    `3 -> 2`) and for whole words (per length and speaker), and the
+    confusion matrix of the sandhi syllables. `markdown=True` writes
+    Markdown tables.
     """
     kind = report.get("kind")
     classes = int(report["classes"])
     out: list[str] = []
     heading = (lambda t: f"### {t}\n") if markdown else (lambda t: f"== {t} ==")
     if kind == "evaluate":
-        out.append(heading("Per speaker"))
-        out.append(
-            _speaker_table({**report["per_speaker"], "ALL": report["overall"]}, classes, markdown)
-        )
-        for speaker, metrics in {**report["per_speaker"], "ALL": report["overall"]}.items():
+        words = "per_position" in report  # an evaluation on word manifests
+        unit = "syllables" if words else "clips"
+        out.append(heading("Per speaker" + (" (syllables against their surface tones)" * words)))
+        groups = {**report["per_speaker"], "ALL": report["overall"]}
+        out.append(_speaker_table(groups, classes, markdown, unit=unit))
+        if words:
+            out += _word_tables(report, heading, markdown)
+            if "all" in report["sandhi"]:
+                groups["tone sandhi"] = report["sandhi"]["all"]
+        for name, metrics in groups.items():
             out.append("")
-            out.append(heading(f"Confusion: {speaker}"))
+            out.append(heading(f"Confusion: {name}"))
             out.append(_confusion_table(metrics, classes, markdown))
     elif kind == "cross_validate":
         out.append(_loso_tables(report, heading, markdown))

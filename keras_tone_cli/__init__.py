@@ -26,7 +26,7 @@ PROG = "keras-tone"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-COMMANDS = ("predict", "plot", "doctor", "train", "evaluate", "card")
+COMMANDS = ("predict", "check", "plot", "doctor", "train", "evaluate", "card")
 
 
 class _UsageError(Exception):
@@ -147,13 +147,63 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="no progress bar, even for many files"
     )
 
+    check = commands.add_parser(
+        "check",
+        parents=[common, model_opts],
+        help="check the tones of a recorded word against its expected pinyin",
+        description="Cut a recording of one word or short phrase into the syllables of the "
+        "expected pinyin, classify each syllable's tone (with the word's other syllables as "
+        "context) and compare it with the tone expected after tone sandhi: one row per "
+        "syllable with its expected and heard tone, probability and verdict (ok, wrong tone, "
+        "unsure when no tone reaches probability 0.5, not judged). Exit status 1 when the "
+        "file cannot be read or cut into that many syllables.",
+    )
+    check.add_argument("file", metavar="FILE", help="a recording of one word or short phrase")
+    check.add_argument(
+        "--expect",
+        metavar="PINYIN",
+        default=None,
+        help='the citation reading, tone digits or marks ("ni3 hao3", "nǐ hǎo"); tone sandhi '
+        "is applied to it. Required unless --textgrid's labels give it",
+    )
+    _add_hanzi(check)
+    _add_weights(check, default="blcu-words")
+    check.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (aligned columns and a line for the word), json (one JSON object for the "
+        "file, with a list of syllables) or csv (one row per syllable) (default: table)",
+    )
+    check.add_argument(
+        "--textgrid",
+        metavar="IN",
+        default=None,
+        help="take the syllables' boundaries from an interval tier of this Praat TextGrid "
+        "(and the pinyin from its labels when --expect is not given)",
+    )
+    check.add_argument(
+        "--tier",
+        metavar="NAME",
+        default=None,
+        help="the tier of --textgrid that marks the syllables (default: syllables)",
+    )
+    check.add_argument(
+        "--write-textgrid",
+        metavar="OUT",
+        default=None,
+        help="write a TextGrid with the tiers of --textgrid (else a syllables tier) and a "
+        "tier 'tones' labelled 'heard p=probability exp=expected'",
+    )
+
     plot = commands.add_parser(
         "plot",
         parents=[common, model_opts],
         help="draw waveform, log-mel, F0 contour and tone probabilities of a clip",
         description="Draw one clip's waveform, log-mel spectrogram, F0 contour (librosa.pyin) "
-        "and ToneNet's tone probabilities in one figure. Needs matplotlib "
-        "(`pip install keras-tone[plot]`).",
+        "and ToneNet's tone probabilities in one figure; with --expect, a word's waveform and "
+        "pitch contour with its syllables, expected and heard tones (as `check` finds them). "
+        "Needs matplotlib (`pip install keras-tone[plot]`).",
     )
     plot.add_argument("file", metavar="FILE", help="an audio file")
     plot.add_argument(
@@ -163,7 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help="image to write; the format follows the suffix (.png, .svg, .pdf)",
     )
-    _add_weights(plot, allow_none=True)
+    plot.add_argument(
+        "--expect",
+        metavar="PINYIN",
+        default=None,
+        help="the word's citation pinyin (as for `check`): draw its syllables and tones",
+    )
+    _add_hanzi(plot)
+    _add_weights(plot, allow_none=True, default=None, shown="blcu; blcu-words with --expect")
 
     commands.add_parser(
         "doctor",
@@ -290,16 +347,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_weights(
-    parser: argparse.ArgumentParser, *, allow_none: bool = False, required: bool = False
+    parser: argparse.ArgumentParser,
+    *,
+    allow_none: bool = False,
+    required: bool = False,
+    default: str | None = "blcu",
+    shown: str | None = None,
 ) -> None:
     extra = "; `none` for no probabilities" if allow_none else ""
     parser.add_argument(
         "--weights",
         required=required,
-        default=None if required else "blcu",
+        default=None if required else default,
         metavar="NAME|PATH",
         help=f"a pretrained preset name, hf://owner/repo[@revision], a preset folder, or a "
-        f".weights.h5 or .keras file{extra}" + ("" if required else " (default: blcu)"),
+        f".weights.h5 or .keras file{extra}"
+        + ("" if required else f" (default: {shown or default})"),
+    )
+
+
+def _add_hanzi(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--hanzi",
+        metavar="CHARACTERS",
+        default=None,
+        help="the word's characters, one per syllable (e.g. 一定): needed for the sandhi of "
+        "一 and 不",
     )
 
 

@@ -106,3 +106,15 @@ def click_train(sample_rate: int, rate_hz: float, seconds: float = 1.0) -> np.nd
     y = np.zeros(int(sample_rate * seconds), np.float32)
     y[:: int(round(sample_rate / rate_hz))] = 0.5
     return y
+
+
+def voiced_word(*tones: int, sample_rate: int = 16000) -> np.ndarray:
+    """`voiced_syllable`s of 0.3 s, the first after 0.1 s of silence, then 0.1 s apart.
+
+    The syllables lie at 0.1-0.4 s, 0.5-0.8 s, 0.9-1.2 s...
+    """
+    parts = [
+        voiced_syllable(tone, sample_rate, seconds=0.3, lead_silence=0.1 if i == 0 else 0.05)
+        for i, tone in enumerate(tones)
+    ]
+    return np.concatenate(parts)
