@@ -112,8 +112,13 @@ def predict(args: argparse.Namespace) -> int:
         predict_files,
         speakers_by_folder,
     )
+    from keras_tone.writers import PredictionWriter, format_for
 
-    fmt, output = _output_format(args)
+    output = None if args.output is None else Path(args.output)
+    try:
+        fmt = format_for(output, args.format) if output else args.format or "table"
+    except ValueError as error:
+        raise CommandError(f"{error} (--format)", EXIT_USAGE) from None
     files, problems = find_audio_files(args.paths)
     for path, message in problems:
         error_line(f"{args.prefix}: {path}: {message}")
@@ -134,8 +139,8 @@ def predict(args: argparse.Namespace) -> int:
     results = predict_files(model, files, speakers=speakers, progress=progress)
     failed = len(problems)
     with _open_output(output) as stream:
-        array = fmt == "json" and output is not None and output.suffix.lower() == ".json"
-        writer = _PredictionWriter(fmt, top, stream, array=array)
+        array = output is not None and output.suffix.lower() == ".json"
+        writer = PredictionWriter(stream, fmt, top=top, array=array)
         for result in results:
             if result.error is not None:
                 failed += 1
@@ -156,25 +161,6 @@ def predict(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: `predict -o FILE`: the format that each suffix means when `--format` is not given.
-OUTPUT_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "json"}
-
-
-def _output_format(args: argparse.Namespace) -> tuple[str, Path | None]:
-    """`(format, output file or None)` from `--format` and `-o`."""
-    if args.output is None:
-        return args.format or "table", None
-    output = Path(args.output)
-    fmt = args.format or OUTPUT_SUFFIXES.get(output.suffix.lower())
-    if fmt is None:
-        raise CommandError(
-            f"cannot tell the format of {args.output} from its suffix: name it "
-            f"{', '.join(OUTPUT_SUFFIXES)}, or pass --format",
-            EXIT_USAGE,
-        )
-    return fmt, output
-
-
 @contextlib.contextmanager
 def _open_output(output: Path | None) -> Iterator[TextIO]:
     if output is None:
@@ -183,63 +169,6 @@ def _open_output(output: Path | None) -> Iterator[TextIO]:
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8", newline="") as stream:
         yield stream
-
-
-class _PredictionWriter:
-    """Writes one line per clip as an aligned table, JSON Lines or CSV (or a JSON array)."""
-
-    def __init__(self, fmt: str, top: int, stream: TextIO, *, array: bool = False) -> None:
-        self.fmt, self.top, self.stream, self.array = fmt, top, stream, array
-        self.rows: list[list[str]] = []
-        self.records: list[dict[str, Any]] = []
-        if fmt == "csv":
-            import csv
-
-            self._csv = csv.writer(stream, lineterminator="\n")
-            header = ["file", "tone", "name", "probability"]
-            for k in range(2, top + 1):
-                header += [f"tone_{k}", f"name_{k}", f"probability_{k}"]
-            self._csv.writerow(header)
-
-    def write(self, name: str, guesses: list[tuple[int, str, float]]) -> None:
-        if self.fmt == "json":
-            tone, tone_name, probability = guesses[0]
-            record: dict[str, Any] = {
-                "file": name,
-                "tone": tone,
-                "name": tone_name,
-                "probability": round(probability, 6),
-            }
-            if self.top > 1:
-                record["top"] = [
-                    {"tone": t, "name": n, "probability": round(p, 6)} for t, n, p in guesses
-                ]
-            if self.array:
-                self.records.append(record)
-            else:
-                print(json.dumps(record, ensure_ascii=False), file=self.stream, flush=True)
-        elif self.fmt == "csv":
-            row: list[Any] = [name]
-            for tone, tone_name, probability in guesses:
-                row += [tone, tone_name, f"{probability:.6f}"]
-            self._csv.writerow(row)
-            self.stream.flush()
-        else:  # aligned once all widths are known
-            tone, tone_name, probability = guesses[0]
-            line = [name, str(tone), tone_name, f"{probability:.3f}"]
-            if self.top > 1:
-                line.append(", ".join(f"{t}: {p:.3f}" for t, _, p in guesses[1:]))
-            self.rows.append(line)
-
-    def close(self) -> None:
-        if self.array:
-            print(json.dumps(self.records, indent=2, ensure_ascii=False), file=self.stream)
-        if self.fmt != "table" or not self.rows:
-            return
-        from keras_tone.reports import text_table
-
-        header = ["file", "tone", "name", "probability"] + (["next"] if self.top > 1 else [])
-        print(text_table(header, self.rows, numbers=False), file=self.stream)
 
 
 # --------------------------------------------------------------------------- check
@@ -315,7 +244,9 @@ def _score_file(
         )
         return clip, rate, result
     except (OSError, ValueError) as error:
-        raise CommandError(f"{path}: {error}") from error
+        from keras_tone.decoding import failure_reason
+
+        raise CommandError(f"{path}: {failure_reason(error)}") from error
 
 
 #: Columns of `check --format table` and `csv`: (header, key of a syllable's score).
