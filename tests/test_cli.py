@@ -10,6 +10,7 @@ accuracy.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -369,6 +370,34 @@ def test_predict_gives_no_tone_without_voiced_speech(
         assert line.startswith(f"keras-tone predict: {tmp_path / name}: no voiced speech (")
         assert line.endswith("so no tone")
     assert errors[-1] == "keras-tone predict: 2 of 3 inputs failed"
+
+
+@pytest.mark.filterwarnings("error::FutureWarning")
+@pytest.mark.filterwarnings("error::UserWarning:librosa.*")
+@pytest.mark.filterwarnings("error::UserWarning:audioread.*")
+@pytest.mark.filterwarnings("error::DeprecationWarning:audioread.*")
+def test_no_decoder_warnings_on_the_command_line(
+    clip_dir: Path, weights_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """With --debug every warning would show (here: raise): decoding gives none, bad files too."""
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.mp3", signals.voiced_syllable(2), SAMPLE_RATE)
+    data = (tmp_path / "a.mp3").read_bytes()
+    (tmp_path / "cut.mp3").write_bytes(data[: len(data) // 3])
+    (tmp_path / "empty.ogg").write_bytes(b"")
+    (tmp_path / "page.mp3").write_text("<!DOCTYPE html><html>gone</html>")
+    argv = ["predict", str(tmp_path), str(clip_dir / "sweep1.wav"), "--debug"]
+    status, out, err = run_main([*argv, "--weights", str(weights_file), "--format", "csv"], capsys)
+    assert status == 1 and "Traceback" not in err, err
+    assert len(out.strip().splitlines()) == 1 + 2  # a.mp3 and sweep1.wav
+    assert "Warning" not in err.replace("UnregisteredWeightsWarning", "")
+    for name, reason in (("cut.mp3", "truncated MP3"), ("empty.ogg", "empty file")):
+        assert f"{tmp_path / name}: {reason}" in err
+    if importlib.util.find_spec("matplotlib"):
+        argv = ["plot", str(tmp_path / "a.mp3"), "-o", str(tmp_path / "a.png"), "--debug"]
+        status, _, err = run_main([*argv, "--weights", "none"], capsys)
+        assert status == 0 and "Warning" not in err, err
 
 
 @pytest.fixture(scope="module")
