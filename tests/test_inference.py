@@ -239,7 +239,8 @@ def test_real_files_equal_todays_path(shared_data):
     how much padding its chunk gives it; for those the reference is the clip
     followed by 1,024 zeros, which any longer padding leaves unchanged.
     """
-    model = ToneNet(weights="blcu")
+    keras.utils.set_random_seed(7)  # any weights: the claim is about batching, not accuracy
+    model = ToneNet(weights=None)
     files = sorted(p for p in shared_data.rglob("*") if p.suffix in (".mp3", ".flac"))[::10]
     assert len(files) >= 1000
     results = predict_files(model, files)
