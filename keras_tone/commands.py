@@ -130,8 +130,8 @@ def predict(args: argparse.Namespace) -> int:
         alone = sorted(s for s, n in Counter(speakers).items() if n == 1)
         if alone:
             error_line(
-                f"{args.prefix}: warning: no other clips of the speaker, so no speaker "
-                f"context, for the clips of {', '.join(alone)}"
+                f"{args.prefix}: warning: no speaker context for {', '.join(alone)}: "
+                "one clip of the speaker only"
             )
     model = _load(args, speaker_context=speakers is not None)
     top = min(args.top, int(model.output_shape[-1]))
@@ -166,8 +166,12 @@ def _open_output(output: Path | None) -> Iterator[TextIO]:
     if output is None:
         yield sys.stdout
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", encoding="utf-8", newline="") as stream:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        stream = output.open("w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise CommandError(f"cannot write {output}: {error.strerror}") from error
+    with stream:
         yield stream
 
 
