@@ -14,12 +14,14 @@ from keras_tone.audio import load_audio, prepare_batch
 from keras_tone.config import ToneNetConfig
 from keras_tone.context import speaker_context
 from keras_tone.export import export
+from keras_tone.inference import FileResult, predict_files
 from keras_tone.labels import decode_predictions
 from keras_tone.presets import list_presets, preset_descriptions
 from keras_tone.scoring import score
 from keras_tone.tonenet import ToneNet, load_model
 
 __all__ = [
+    "FileResult",
     "ToneNet",
     "ToneNetConfig",
     "check_same_keras",
@@ -28,6 +30,7 @@ __all__ = [
     "list_presets",
     "load_audio",
     "load_model",
+    "predict_files",
     "preset_descriptions",
     "prepare_batch",
     "score",

@@ -10,12 +10,14 @@ are shown, as one line each (`--debug` shows every warning).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import shlex
 import sys
 import warnings
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -103,90 +105,74 @@ def _load(args: argparse.Namespace, *, speaker_context: bool = False) -> Any:
 
 
 def predict(args: argparse.Namespace) -> int:
-    """`keras-tone predict`: one line per clip; unreadable files on stderr, exit 1."""
-    from keras_tone.inference import classify_files, find_audio_files
+    """`keras-tone predict`: one line per clip; files that get no tone on stderr, exit 1."""
+    from keras_tone.inference import (
+        MIN_VOICED_SECONDS,
+        find_audio_files,
+        predict_files,
+        speakers_by_folder,
+    )
+    from keras_tone.writers import PredictionWriter, format_for
 
+    output = None if args.output is None else Path(args.output)
+    try:
+        fmt = format_for(output, args.format) if output else args.format or "table"
+    except ValueError as error:
+        raise CommandError(f"{error} (--format)", EXIT_USAGE) from None
     files, problems = find_audio_files(args.paths)
     for path, message in problems:
         error_line(f"{args.prefix}: {path}: {message}")
     if not files:
         raise CommandError("no audio files to classify")
-    model = _load(args)
+    speakers = None
+    if args.speaker_context or args.speaker is not None:
+        speakers = [args.speaker] * len(files) if args.speaker else speakers_by_folder(files)
+        alone = sorted(s for s, n in Counter(speakers).items() if n == 1)
+        if alone:
+            error_line(
+                f"{args.prefix}: warning: no speaker context for {', '.join(alone)}: "
+                "one clip of the speaker only"
+            )
+    model = _load(args, speaker_context=speakers is not None)
     top = min(args.top, int(model.output_shape[-1]))
-    writer = _PredictionWriter(args.format, top, sys.stdout)
+    progress = not args.quiet and len(files) >= PROGRESS_MIN_FILES
+    results = predict_files(model, files, speakers=speakers, progress=progress)
     failed = len(problems)
-    bar = None
-    if not args.quiet and len(files) >= PROGRESS_MIN_FILES:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(files), unit="clip", desc="Classifying", file=sys.stderr)
-    try:
-        progress = None if bar is None else bar.update
-        for result in classify_files(model, files, top=top, progress=progress):
+    with _open_output(output) as stream:
+        array = output is not None and output.suffix.lower() == ".json"
+        writer = PredictionWriter(stream, fmt, top=top, array=array)
+        for result in results:
             if result.error is not None:
                 failed += 1
                 error_line(f"{args.prefix}: {result.path}: {result.error}")
+            elif not result.voiced:
+                failed += 1
+                error_line(
+                    f"{args.prefix}: {result.path}: no voiced speech "
+                    f"({result.voiced_seconds:.2f} s voiced; a tone needs at least "
+                    f"{MIN_VOICED_SECONDS:.2f} s), so no tone"
+                )
             else:
-                writer.write(str(result.path), result.guesses)
-    finally:
-        if bar is not None:
-            bar.close()
-    writer.close()
+                writer.write(result.path, result.top(top))
+        writer.close()
     if failed:
         error_line(f"{args.prefix}: {failed} of {len(files) + len(problems)} inputs failed")
         return EXIT_FAILED
     return EXIT_OK
 
 
-class _PredictionWriter:
-    """Writes one line per clip as an aligned table, JSON Lines or CSV."""
-
-    def __init__(self, fmt: str, top: int, stream: TextIO) -> None:
-        self.fmt, self.top, self.stream = fmt, top, stream
-        self.rows: list[list[str]] = []
-        if fmt == "csv":
-            import csv
-
-            self._csv = csv.writer(stream, lineterminator="\n")
-            header = ["file", "tone", "name", "probability"]
-            for k in range(2, top + 1):
-                header += [f"tone_{k}", f"name_{k}", f"probability_{k}"]
-            self._csv.writerow(header)
-
-    def write(self, name: str, guesses: list[tuple[int, str, float]]) -> None:
-        if self.fmt == "json":
-            tone, tone_name, probability = guesses[0]
-            record: dict[str, Any] = {
-                "file": name,
-                "tone": tone,
-                "name": tone_name,
-                "probability": round(probability, 6),
-            }
-            if self.top > 1:
-                record["top"] = [
-                    {"tone": t, "name": n, "probability": round(p, 6)} for t, n, p in guesses
-                ]
-            print(json.dumps(record, ensure_ascii=False), file=self.stream, flush=True)
-        elif self.fmt == "csv":
-            row: list[Any] = [name]
-            for tone, tone_name, probability in guesses:
-                row += [tone, tone_name, f"{probability:.6f}"]
-            self._csv.writerow(row)
-            self.stream.flush()
-        else:  # aligned once all widths are known
-            tone, tone_name, probability = guesses[0]
-            line = [name, str(tone), tone_name, f"{probability:.3f}"]
-            if self.top > 1:
-                line.append(", ".join(f"{t}: {p:.3f}" for t, _, p in guesses[1:]))
-            self.rows.append(line)
-
-    def close(self) -> None:
-        if self.fmt != "table" or not self.rows:
-            return
-        from keras_tone.reports import text_table
-
-        header = ["file", "tone", "name", "probability"] + (["next"] if self.top > 1 else [])
-        print(text_table(header, self.rows, numbers=False), file=self.stream)
+@contextlib.contextmanager
+def _open_output(output: Path | None) -> Iterator[TextIO]:
+    if output is None:
+        yield sys.stdout
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        stream = output.open("w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise CommandError(f"cannot write {output}: {error.strerror}") from error
+    with stream:
+        yield stream
 
 
 # --------------------------------------------------------------------------- check
@@ -262,7 +248,9 @@ def _score_file(
         )
         return clip, rate, result
     except (OSError, ValueError) as error:
-        raise CommandError(f"{path}: {error}") from error
+        from keras_tone.decoding import failure_reason
+
+        raise CommandError(f"{path}: {failure_reason(error)}") from error
 
 
 #: Columns of `check --format table` and `csv`: (header, key of a syllable's score).
@@ -359,7 +347,9 @@ def plot(args: argparse.Namespace) -> int:
         try:
             clip = load_audio(path, sample_rate=sample_rate)
         except (OSError, ValueError) as error:
-            raise CommandError(f"{path}: {error}") from error
+            from keras_tone.decoding import failure_reason
+
+            raise CommandError(f"{path}: {failure_reason(error)}") from error
         figure = plot_clip(clip, sample_rate, model=model, title=path.name)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ A corpus folder holds audio files and a `manifest.csv` with the columns
 
 * `read_manifest(path)` parses and checks one manifest.
 * `load_corpus(manifests, ...)` decodes every clip once
-  (`keras_tone.load_audio`: mono, resampled, float32), caches the decoded
+  (`keras_tone.load_audio`: libsndfile, mono, resampled, float32), caches the decoded
   arrays per manifest and sampling rate, and returns a `Corpus` of waveforms
   and labels. Clips that cannot be decoded are left out and listed in
   `Corpus.unreadable`, with the reason.
@@ -316,6 +316,7 @@ def decode_cached(
                 f"Manifest {str(manifest)!r} lists {str(row.path)!r}, which does not exist."
             )
     from keras_tone.audio import load_audio
+    from keras_tone.decoding import failure_reason
 
     iterator: Iterable[Any] = rows
     if progress:
@@ -327,7 +328,7 @@ def decode_cached(
         try:
             waveform, error = load_audio(row.path, sample_rate=sample_rate), ""
         except (OSError, ValueError) as failure:
-            waveform, error = np.zeros(0, np.float32), " ".join(str(failure).split())
+            waveform, error = np.zeros(0, np.float32), failure_reason(failure)
         decoded.append(waveform)
         errors.append(error)
 

@@ -1,4 +1,4 @@
-"""Pure-numpy signal-processing constants: windows, DFT, mel filterbank, DCT.
+"""Pure-numpy signal-processing constants: windows, DFT, mel filterbank, DCT, filters.
 
 The layers in `keras_tone.layers` build these matrices once, at construction,
 and embed them in the graph as constants. They follow librosa's conventions
@@ -207,8 +207,31 @@ def lifter_weights(n_mfcc: int, lifter: float) -> np.ndarray:
     return 1.0 + (lifter / 2.0) * np.sin(np.pi * np.arange(1, 1 + n_mfcc) / lifter)
 
 
+def lowpass_fir(*, sample_rate: int, cutoff_hz: float, taps: int) -> np.ndarray:
+    """Linear-phase FIR low-pass: a Hamming-windowed sinc with unit gain at DC.
+
+    Returns:
+        float64 array of shape `(taps,)`, symmetric, summing to 1.
+
+    Example:
+        >>> kernel = lowpass_fir(sample_rate=16000, cutoff_hz=3600.0, taps=63)
+        >>> kernel.shape, round(float(kernel.sum()), 12)
+        ((63,), 1.0)
+    """
+    if taps < 3 or taps % 2 == 0:
+        raise ValueError(f"taps must be an odd number >= 3. Received: taps={taps}")
+    if not 0 < cutoff_hz < sample_rate / 2:
+        raise ValueError(
+            f"cutoff_hz must be in (0, sample_rate / 2 = {sample_rate / 2}). "
+            f"Received: cutoff_hz={cutoff_hz}"
+        )
+    n = np.arange(taps) - (taps - 1) / 2
+    kernel = np.sinc(2.0 * cutoff_hz / sample_rate * n) * np.hamming(taps)
+    return kernel / kernel.sum()
+
+
 def highpass_fir(*, sample_rate: int, cutoff_hz: float, taps: int) -> np.ndarray:
-    """Linear-phase FIR high-pass: a delta minus a Hamming-windowed sinc low-pass.
+    """Linear-phase FIR high-pass: a delta minus `lowpass_fir`.
 
     Returns:
         float64 array of shape `(taps,)`, symmetric, unit gain at Nyquist and
@@ -219,16 +242,7 @@ def highpass_fir(*, sample_rate: int, cutoff_hz: float, taps: int) -> np.ndarray
         >>> kernel.shape, bool(abs(kernel.sum()) < 1e-9)
         ((1023,), True)
     """
-    if taps < 3 or taps % 2 == 0:
-        raise ValueError(f"taps must be an odd number >= 3. Received: taps={taps}")
-    if not 0 < cutoff_hz < sample_rate / 2:
-        raise ValueError(
-            f"cutoff_hz must be in (0, sample_rate / 2 = {sample_rate / 2}). "
-            f"Received: cutoff_hz={cutoff_hz}"
-        )
-    n = np.arange(taps) - (taps - 1) / 2
-    lowpass = np.sinc(2.0 * cutoff_hz / sample_rate * n) * np.hamming(taps)
-    kernel = -lowpass / lowpass.sum()
+    kernel = -lowpass_fir(sample_rate=sample_rate, cutoff_hz=cutoff_hz, taps=taps)
     kernel[(taps - 1) // 2] += 1.0
     return kernel
 
@@ -318,3 +332,44 @@ def subharmonic_matrix(
         inside = (index >= first) & (index <= last)
         np.add.at(matrix, (index[inside] - first, column[inside]), (weight * share)[inside])
     return matrix
+
+
+def autocorrelation_matrix(n_fft: int, lags: np.ndarray) -> np.ndarray:
+    """Wiener-Khinchin as a matrix: power spectrum (one-sided) to autocorrelation.
+
+    For a frame `x` zero-padded to `n_fft` samples, `power = abs(rfft(x)) ** 2`
+    and `power @ autocorrelation_matrix(n_fft, lags)` is
+    `[sum(x[:len(x) - t] * x[t:]) for t in lags]`, the linear autocorrelation,
+    as long as `len(x) + max(lags) <= n_fft` (no wrap-around). Bins 1 to
+    `n_fft / 2 - 1` count twice, for their negative-frequency twins.
+
+    Returns:
+        float64 array of shape `(n_fft // 2 + 1, len(lags))`.
+
+    Example:
+        >>> x = np.array([1.0, 2.0, 3.0])
+        >>> power = np.abs(np.fft.rfft(x, 8)) ** 2
+        >>> np.round(power @ autocorrelation_matrix(8, np.arange(3)), 6)
+        array([14.,  8.,  3.])
+    """
+    k = np.arange(n_fft // 2 + 1)
+    twice = np.where((k == 0) | (k == n_fft // 2), 1.0, 2.0)
+    phase = 2.0 * np.pi * ((k[:, None] * np.asarray(lags)[None, :]) % n_fft) / n_fft
+    return np.cos(phase) * twice[:, None] / n_fft
+
+
+def band_matrix(n_bins: int, bands: int) -> np.ndarray:
+    """0/1 matrix summing `n_bins` frequency bins into `bands` bands of equal width.
+
+    Returns:
+        float64 array of shape `(n_bins, bands)`; bin `k` falls in band
+        `min(k * bands // (n_bins - 1), bands - 1)` (the last bin, Nyquist,
+        joins the last band).
+
+    Example:
+        >>> band_matrix(5, 2).T
+        array([[1., 1., 0., 0., 0.],
+               [0., 0., 1., 1., 1.]])
+    """
+    band = np.minimum(np.arange(n_bins) * bands // (n_bins - 1), bands - 1)
+    return (band[:, None] == np.arange(bands)[None, :]).astype(np.float64)

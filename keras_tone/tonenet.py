@@ -9,7 +9,7 @@ from typing import Any
 from keras_tone._keras import keras
 from keras_tone.config import ToneNetConfig
 from keras_tone.frontend import FrontEnd
-from keras_tone.layers import RelativePitch
+from keras_tone.layers import PropagateNonFinite, RelativePitch
 from keras_tone.weights import ResolvedWeights, resolve_weights
 
 #: The handle types that `ToneNet(weights=...)` and `load_model` accept.
@@ -89,6 +89,13 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     speaker then anchors the pitch image. Without it (the default, one input)
     the clip anchors itself; this is exactly the two-input model with a
     context of zeros, and both use the same weights.
+
+    **Not a number in, not an answer out.** `model.predict` runs a graph,
+    where the input's values cannot be checked: an example whose waveform
+    (or image, or context) holds NaN or Inf gets NaN probabilities
+    (`keras_tone.layers.PropagateNonFinite`, before the classifier), also in
+    the exports; the other examples of the batch are untouched. An eager call
+    `model(x)` raises a `ValueError` instead.
 
     Args:
         weights: `None` (random initialisation); the name of a pretrained
@@ -201,13 +208,16 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
         x = keras.layers.Concatenate(name="join")([x, *_pitch_stack(salience, context, config)])
         x = keras.layers.Dense(architecture.dense_units, activation="relu", name="fc")(x)
         x = keras.layers.Dropout(architecture.dropout, name="dropout")(x)
+        x = PropagateNonFinite(name="nonfinite")([*inputs, x])
         x = keras.layers.Dense(
             config.classes, activation=classifier_activation, name="predictions"
         )(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        if pooling == "avg":
+            x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        elif pooling == "max":
+            x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+        x = PropagateNonFinite(name="nonfinite")([*inputs, x])
 
     if input_tensor is not None:
         inputs[0] = keras.utils.get_source_inputs(input_tensor)[0]
@@ -264,8 +274,8 @@ def load_model(
         >>> from keras_tone import load_model
         >>> load_model("blcu-5tone").output_shape
         (None, 5)
-        >>> [t.name for t in load_model("blcu", speaker_context=True).inputs]
-        ['waveform', 'speaker_context']
+        >>> tuple(t.name for t in load_model("blcu", speaker_context=True).inputs)
+        ('waveform', 'speaker_context')
     """
     if isinstance(handle, keras.Model) or str(handle).endswith(".keras"):
         model = handle if isinstance(handle, keras.Model) else keras.models.load_model(handle)

@@ -103,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="classify the tone of audio files",
         description="Classify the tone of each audio file: one line per clip with the file, "
         "the tone number, its name and its probability. Directories are walked for "
-        ".wav, .flac, .ogg and .mp3 files. Files that cannot be read are reported on "
-        "stderr and skipped; the exit status is then 1.",
+        ".wav, .flac, .ogg and .mp3 files. Files that cannot be read, and clips without "
+        "voiced speech (silence, noise, hum, a test tone), get no tone: they are reported "
+        "on stderr with the reason, and the exit status is then 1.",
     )
     predict.add_argument("paths", nargs="+", metavar="FILE|DIR", help="audio files or folders")
     _add_weights(predict)
@@ -118,8 +119,29 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--format",
         choices=("table", "json", "csv"),
-        default="table",
-        help="table (aligned columns), json (one JSON object per line) or csv (default: table)",
+        default=None,
+        help="table (aligned columns), json (one JSON object per line; a JSON array in a "
+        "-o FILE.json) or csv (default: table, or as the suffix of -o says)",
+    )
+    predict.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE",
+        help="write the results to FILE instead of stdout: CSV for .csv, JSON for .json "
+        "(an array) or .jsonl (one object per line), unless --format says otherwise",
+    )
+    predict.add_argument(
+        "--speaker-context",
+        action="store_true",
+        help="judge each clip against the other clips of its speaker (the model's speaker "
+        "context): the clips of each folder are one speaker",
+    )
+    predict.add_argument(
+        "--speaker",
+        default=None,
+        metavar="NAME",
+        help="all the given files are clips of one speaker, NAME (implies --speaker-context)",
     )
     predict.add_argument(
         "--quiet", action="store_true", help="no progress bar, even for many files"

@@ -10,6 +10,7 @@ accuracy.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import signals
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 16000
@@ -52,6 +54,10 @@ def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sf.write(folder / "nested" / "sweep2.flac", tone_sweep(2), SAMPLE_RATE)
     (folder / "notes.txt").write_text("not audio, and not picked up")
     return folder
+
+
+#: Why `bad_clip` cannot be read (`keras_tone.decoding`), as every command reports it.
+NOT_AUDIO = "not audio: the file starts with `RIFF this is not a wave...`"
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +200,8 @@ def test_predict_json_reports_and_skips_bad_files(
         probabilities = [t["probability"] for t in record["top"]]
         assert probabilities == sorted(probabilities, reverse=True)
     errors = error_lines(err)
-    assert any(str(bad_clip) in line and "Could not decode" in line for line in errors), err
+    [bad_line] = [line for line in errors if str(bad_clip) in line]
+    assert bad_line == f"keras-tone predict: {bad_clip}: {NOT_AUDIO}"  # the path once
     assert errors[-1] == "keras-tone predict: 1 of 3 inputs failed"
     assert "Traceback" not in err
     warnings = [line for line in err.splitlines() if ": warning: " in line]
@@ -297,6 +304,159 @@ def test_predict_nothing_to_classify(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert errors[-1] == "keras-tone predict: error: no audio files to classify"
 
 
+@pytest.mark.parametrize(
+    ("name", "fmt", "kind"),
+    [
+        ("out.csv", None, "csv"),
+        ("out.json", None, "json array"),
+        ("out.jsonl", None, "json lines"),
+        ("results.txt", "csv", "csv"),
+    ],
+)
+def test_predict_output_file(
+    name: str,
+    fmt: str | None,
+    kind: str,
+    clip_dir: Path,
+    weights_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    output = tmp_path / "sub" / name
+    argv = ["predict", str(clip_dir), "--weights", str(weights_file), "-o", str(output)]
+    status, out, err = run_main([*argv, *(["--format", fmt] if fmt else [])], capsys)
+    assert status == 0, err
+    assert out == ""
+    text = output.read_text()
+    if kind == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+    elif kind == "json array":
+        rows = json.loads(text)
+    else:
+        rows = [json.loads(line) for line in text.splitlines()]
+    assert len(rows) == 5 and {Path(r["file"]).suffix for r in rows} == {".wav", ".flac"}
+    assert all(1 <= int(r["tone"]) <= 4 for r in rows)
+
+
+def test_predict_output_file_needs_a_known_suffix(
+    clip_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    argv = ["predict", str(clip_dir), "-o", str(tmp_path / "out.xml")]
+    status, out, err = run_main(argv, capsys)
+    assert status == 2 and out == ""
+    [line] = error_lines(err)
+    assert "out.xml" in line and ".csv, .json, .jsonl" in line and "--format" in line
+    assert not (tmp_path / "out.xml").exists()
+
+
+def test_predict_gives_no_tone_without_voiced_speech(
+    clip_dir: Path, weights_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A test tone and noise are no speech: no line on stdout, the reason on stderr, exit 1."""
+    import soundfile as sf
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    sf.write(tmp_path / "sine.wav", 0.3 * np.sin(2 * np.pi * 440 * t), SAMPLE_RATE)
+    noise = 0.1 * np.random.default_rng(0).standard_normal(SAMPLE_RATE)
+    sf.write(tmp_path / "noise.wav", noise, SAMPLE_RATE)
+    argv = ["predict", str(clip_dir / "sweep1.wav"), str(tmp_path), "--weights", str(weights_file)]
+    status, out, err = run_main([*argv, "--format", "csv"], capsys)
+    assert status == 1
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [Path(r["file"]).name for r in rows] == ["sweep1.wav"]
+    errors = error_lines(err)
+    for name in ("noise.wav", "sine.wav"):
+        [line] = [e for e in errors if name in e]
+        assert line.startswith(f"keras-tone predict: {tmp_path / name}: no voiced speech (")
+        assert line.endswith("so no tone")
+    assert errors[-1] == "keras-tone predict: 2 of 3 inputs failed"
+
+
+@pytest.mark.filterwarnings("error::FutureWarning")
+@pytest.mark.filterwarnings("error::UserWarning:librosa.*")
+@pytest.mark.filterwarnings("error::UserWarning:audioread.*")
+@pytest.mark.filterwarnings("error::DeprecationWarning:audioread.*")
+def test_no_decoder_warnings_on_the_command_line(
+    clip_dir: Path, weights_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """With --debug every warning would show (here: raise): decoding gives none, bad files too."""
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.mp3", signals.voiced_syllable(2), SAMPLE_RATE)
+    data = (tmp_path / "a.mp3").read_bytes()
+    (tmp_path / "cut.mp3").write_bytes(data[: len(data) // 3])
+    (tmp_path / "empty.ogg").write_bytes(b"")
+    (tmp_path / "page.mp3").write_text("<!DOCTYPE html><html>gone</html>")
+    argv = ["predict", str(tmp_path), str(clip_dir / "sweep1.wav"), "--debug"]
+    status, out, err = run_main([*argv, "--weights", str(weights_file), "--format", "csv"], capsys)
+    assert status == 1 and "Traceback" not in err, err
+    assert len(out.strip().splitlines()) == 1 + 2  # a.mp3 and sweep1.wav
+    assert "Warning" not in err.replace("UnregisteredWeightsWarning", "")
+    for name, reason in (("cut.mp3", "truncated MP3"), ("empty.ogg", "empty file")):
+        assert f"{tmp_path / name}: {reason}" in err
+    if importlib.util.find_spec("matplotlib"):
+        argv = ["plot", str(tmp_path / "a.mp3"), "-o", str(tmp_path / "a.png"), "--debug"]
+        status, _, err = run_main([*argv, "--weights", "none"], capsys)
+        assert status == 0 and "Warning" not in err, err
+
+
+@pytest.fixture(scope="module")
+def two_speakers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """speakers/low and speakers/high: the four tones of a low and of a high voice."""
+    import soundfile as sf
+
+    root = tmp_path_factory.mktemp("speakers")
+    for name, scale in (("low", 0.6), ("high", 1.3)):
+        (root / name).mkdir()
+        for tone in CONTOURS:
+            clip = signals.voiced_syllable(tone, pitch_scale=scale, gain=0.2)
+            sf.write(root / name / f"{tone}.wav", np.pad(clip, (0, 1600)), SAMPLE_RATE)
+    return root
+
+
+def _predicted(out: str) -> dict[str, list[float]]:
+    """`--format json --top 4` output as {file: probabilities of tones 1-4}."""
+    records = [json.loads(line) for line in out.strip().splitlines()]
+    return {
+        r["file"]: [p for _, p in sorted((t["tone"], t["probability"]) for t in r["top"])]
+        for r in records
+    }
+
+
+@pytest.mark.parametrize("grouping", ["folders", "--speaker"])
+def test_predict_speaker_context(
+    grouping: str, two_speakers: Path, weights_file: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Each clip gets the leave-one-out context of its speaker: a folder, or all with --speaker."""
+    from keras_tone import load_model, predict_files
+    from keras_tone.inference import find_audio_files, speakers_by_folder
+
+    files, _ = find_audio_files([two_speakers])
+    argv = ["predict", str(two_speakers), "--weights", str(weights_file)]
+    argv += ["--format", "json", "--top", "4"]
+    extra = ["--speaker-context"] if grouping == "folders" else ["--speaker", "me"]
+    status, out, err = run_main([*argv, *extra], capsys)
+    assert status == 0, err
+    got = _predicted(out)
+    assert list(got) == [str(f) for f in files]
+
+    model = load_model(weights_file, speaker_context=True)
+    speakers = speakers_by_folder(files) if grouping == "folders" else ["me"] * len(files)
+    expected = predict_files(model, files, speakers=speakers)
+    np.testing.assert_allclose(list(got.values()), [r.probabilities for r in expected], atol=2e-6)
+    other = speakers_by_folder(files) if grouping != "folders" else ["me"] * len(files)
+    differently = predict_files(model, files, speakers=other)
+    assert (
+        max(
+            np.abs(a.probabilities - b.probabilities).max()
+            for a, b in zip(expected, differently, strict=True)
+        )
+        > 1e-4
+    )  # the grouping is what changed the answers
+    status, alone, _ = run_main(argv, capsys)
+    assert status == 0 and _predicted(alone) != got
+
+
 # --------------------------------------------------------------------------- plot
 
 
@@ -338,7 +498,7 @@ def test_plot_unreadable_file_is_one_line(bad_clip: Path, tmp_path: Path, capsys
     status, out, err = run_main(argv, capsys)
     assert status == 1 and out == ""
     [line] = err.strip().splitlines()
-    assert line.startswith(f"keras-tone plot: error: {bad_clip}: Could not decode"), line
+    assert line == f"keras-tone plot: error: {bad_clip}: {NOT_AUDIO}", line
     assert not (tmp_path / "x.png").exists()
 
 
@@ -595,14 +755,14 @@ def test_evaluate_scores_what_it_can_read(
     status, out, err = run_main(argv, capsys)
     assert status == 0, err
     errors = error_lines(err)
-    assert errors[0].startswith(f"keras-tone evaluate: {bad_clip}: Could not decode"), err
+    assert errors[0] == f"keras-tone evaluate: {bad_clip}: {NOT_AUDIO}", err
     assert errors[-1] == (
         "keras-tone evaluate: 1 clips could not be read and are not scored (4 are)"
     )
     written = json.loads(report.read_text())
     assert written["overall"]["clips"] == 4
     assert written["unreadable"][0]["path"] == str(bad_clip)
-    assert "Could not decode" in written["unreadable"][0]["reason"]
+    assert written["unreadable"][0]["reason"] == NOT_AUDIO
     assert "precision" in out and "== Confusion: ALL ==" in out
 
 

@@ -137,6 +137,21 @@ def test_onnx_runs_in_onnxruntime(model, clips, tmp_path):
     )
 
 
+@pytest.mark.parametrize("fmt", ["saved_model", "tflite", "onnx"])
+def test_non_finite_clips_give_nan_in_every_runtime(model, clips, tmp_path, fmt):
+    if fmt == "onnx":
+        pytest.importorskip("tf2onnx")
+    from keras_tone.export import run_artefact
+
+    path = export(model, tmp_path / f"tonenet.{fmt}".replace(".saved_model", ""), format=fmt)
+    x = clips[:4].copy()
+    x[1, 3000] = np.nan
+    x[3, 10] = np.inf
+    got = run_artefact(path, fmt, x)
+    assert np.isnan(got[[1, 3]]).all()
+    np.testing.assert_allclose(got[[0, 2]], model(clips[[0, 2]], training=False), atol=ATOL)
+
+
 def test_feature_input_model_exports(tmp_path):
     model = ToneNet(weights=None, include_preprocessing=False)
     rng = np.random.default_rng(0)

@@ -9,6 +9,10 @@
 * `PitchSalience`, `PitchHistogram`, `RelativePitch`: pitch salience over F0
   candidates, a clip's (or a speaker's) pitch histogram, and salience
   re-centred on the speaker's median pitch.
+* `VoicedSpeech`: how many seconds of each clip hold voiced speech (no
+  weights; `keras_tone.predict_files` gives no tone to a clip without any).
+* `PropagateNonFinite`: NaN out for the examples whose input holds NaN or
+  Inf (ToneNet's last layer before its classifier).
 
 The spectral layers compute the STFT as a matrix product with constant,
 pre-windowed DFT matrices restricted to the frequency bins they use. That
@@ -23,9 +27,11 @@ off by several dB.
 
 from keras_tone.layers._base import check_waveforms
 from keras_tone.layers.filters import HighPass
+from keras_tone.layers.nonfinite import PropagateNonFinite, finite_examples
 from keras_tone.layers.pitch import PitchHistogram, PitchSalience, RelativePitch
 from keras_tone.layers.spectral import MFCC, LogMelSpectrogram
 from keras_tone.layers.syllable import SyllableNormalization
+from keras_tone.layers.voicing import VoicedSpeech
 
 __all__ = [
     "HighPass",
@@ -33,7 +39,10 @@ __all__ = [
     "MFCC",
     "PitchHistogram",
     "PitchSalience",
+    "PropagateNonFinite",
     "RelativePitch",
     "SyllableNormalization",
+    "VoicedSpeech",
     "check_waveforms",
+    "finite_examples",
 ]

@@ -1,9 +1,10 @@
-"""`HighPass`: a linear-phase FIR high-pass filter computed in the graph."""
+"""`HighPass`: a linear-phase FIR high-pass filter computed in the graph; the polyphase filter."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from keras_tone import dsp
@@ -41,7 +42,8 @@ class HighPass(WaveformLayer):
         True
     """
 
-    _PHASES = 32
+    #: Samples per block of the polyphase form (one dense convolution over blocks).
+    PHASES = 32
 
     _CONFIG = ("sample_rate", "cutoff_hz", "taps")
 
@@ -62,19 +64,31 @@ class HighPass(WaveformLayer):
             sample_rate=self.sample_rate, cutoff_hz=self.cutoff_hz, taps=self.taps
         )
         # Built once; embedded as a graph constant in call().
-        self._polyphase = dsp.polyphase_kernel(kernel, self._PHASES).astype("float32")
+        self._polyphase = dsp.polyphase_kernel(kernel, self.PHASES).astype("float32")
 
     def _transform(self, x: tf.Tensor) -> tf.Tensor:
-        phases = self._PHASES
-        blocks = self._polyphase.shape[0]
-        batch, length = tf.shape(x)[0], tf.shape(x)[1]
-        out_blocks = (length + phases - 1) // phases
-        left = (self.taps - 1) // 2
-        total = (out_blocks + blocks - 1) * phases
-        x = tf.pad(x, [[0, 0], [left, total - length - left]])
-        x = tf.reshape(x, [batch, out_blocks + blocks - 1, phases])
-        y = tf.nn.conv1d(x, tf.constant(self._polyphase), stride=1, padding="VALID")
-        return tf.reshape(y, [batch, out_blocks * phases])[:, :length]
+        y = polyphase_filter(x, self._polyphase, left=(self.taps - 1) // 2)
+        return y[:, : tf.shape(x)[1]]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
+
+
+def polyphase_filter(x: tf.Tensor, kernel: np.ndarray, *, left: int) -> tf.Tensor:
+    """Filter `[batch, samples]` with a kernel from `dsp.polyphase_kernel`, in one convolution.
+
+    `kernel` is `[blocks, phases, outputs]`. With all `phases` outputs it
+    filters the signal (`[batch, blocks_out * phases]`, to be trimmed by the
+    caller to the input's length); keeping every other output channel
+    (`kernel[..., ::2]`) filters and decimates by 2 (`VoicedSpeech`). `left`
+    is the kernel's delay, so the output is aligned with the input ("same"
+    padding). Few channels make a slow convolution on CPUs: 32 phases, not 2.
+    """
+    blocks, phases, outputs = kernel.shape
+    batch, length = tf.shape(x)[0], tf.shape(x)[1]
+    out_blocks = (length + phases - 1) // phases
+    total = (out_blocks + blocks - 1) * phases
+    x = tf.pad(x, [[0, 0], [left, total - length - left]])
+    x = tf.reshape(x, [batch, out_blocks + blocks - 1, phases])
+    y = tf.nn.conv1d(x, tf.constant(kernel), stride=1, padding="VALID")
+    return tf.reshape(y, [batch, out_blocks * outputs])
