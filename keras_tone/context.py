@@ -48,6 +48,10 @@ def context_encoder(config: ToneNetConfig | None = None) -> keras.Model:
     waveforms = keras.Input(shape=(None,), name="waveform")
     _, salience = FrontEnd(config, name="front_end")(waveforms)
     histogram = PitchHistogram(floor=config.front_end.pitch.floor, name="histogram")(salience)
+    # Digital silence has no voiced frame, but its salience (the spectrum's
+    # epsilon, normalised to a peak of 1) would vote: it adds nothing instead.
+    heard = keras.ops.max(keras.ops.abs(waveforms), axis=-1, keepdims=True) > 0.0
+    histogram = histogram * keras.ops.cast(heard, histogram.dtype)
     return keras.Model(waveforms, histogram, name="context_encoder")
 
 
