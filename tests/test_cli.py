@@ -766,6 +766,64 @@ def test_evaluate_scores_what_it_can_read(
     assert "precision" in out and "== Confusion: ALL ==" in out
 
 
+@pytest.fixture
+def two_voice_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Tones 1-4 of a low and a high voice, labelled with their tones and speakers."""
+    import soundfile as sf
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "voices"
+    folder.mkdir()
+    rows = ["path,syllable,tone,speaker,sex"]
+    for speaker, sex, scale in (("low", "M", 0.6), ("high", "F", 1.3)):
+        for tone in CONTOURS:
+            path = folder / f"{speaker}{tone}.wav"
+            sf.write(path, signals.voiced_syllable(tone, pitch_scale=scale), SAMPLE_RATE)
+            rows.append(f"{path},ma,{tone},{speaker},{sex}")
+    manifest = folder / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    return manifest
+
+
+def test_evaluate_speaker_context(
+    two_voice_manifest: Path, weights_file: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """--speaker-context: contexts by the speaker column, the report in the same structure."""
+    from keras_tone import evaluation
+
+    grouped: list[list[str]] = []
+
+    def leave_one_out(histograms, speakers):
+        grouped.append([str(s) for s in speakers])
+        return real_leave_one_out(histograms, speakers)
+
+    real_leave_one_out = evaluation.leave_one_out
+    monkeypatch.setattr(evaluation, "leave_one_out", leave_one_out)
+    reports, printed = {}, {}
+    for flag in ([], ["--speaker-context"]):
+        path = tmp_path / f"evaluate{len(flag)}.json"
+        argv = ["evaluate", "--weights", str(weights_file), str(two_voice_manifest)]
+        status, out, err = run_main([*argv, "--json", str(path), *flag], capsys)
+        assert status == 0, err
+        assert error_lines(err) == []
+        reports[bool(flag)] = json.loads(path.read_text())
+        printed[bool(flag)] = [line for line in out.splitlines() if line.startswith("== ")]
+    assert grouped == [["low"] * 4 + ["high"] * 4]  # once, with --speaker-context only
+
+    alone, context = reports[False], reports[True]
+    assert (alone["speaker_context"], context["speaker_context"]) == (False, True)
+    assert set(context) == set(alone)
+    assert list(context["per_speaker"]) == list(alone["per_speaker"]) == ["low", "high"]
+    assert list(context["per_sex"]) == list(alone["per_sex"]) == ["F", "M"]
+    for report in (alone, context):
+        assert report["overall"]["clips"] == 8 and report["unreadable"] == []
+        assert [m["clips"] for m in report["per_speaker"].values()] == [4, 4]
+    assert set(context["overall"]) == set(alone["overall"])
+    assert np.shape(context["overall"]["confusion"]) == np.shape(alone["overall"]["confusion"])
+    assert printed[True] == printed[False]
+    assert printed[True][:2] == ["== Per speaker ==", "== Confusion: low =="]
+
+
 def test_train_missing_manifest(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     status, _, err = run_main(["train", str(tmp_path / "m.csv"), "-o", str(tmp_path)], capsys)
     assert status == 1
