@@ -242,17 +242,10 @@ def recipe_text(recipe: dict, *, seed: int) -> str:
         "augmented versions besides the clean one; version v of a speaker's clips is one "
         "virtual speaker: "
     )
-    if recipe["voice_change"] == "praat":
-        low, high = recipe["formant_ratio"]
-        text += (
-            f"pitch shifted by up to +-{recipe['pitch_semitones']} semitones and formants "
-            f"scaled by x{low}-x{high}, independently (Praat's Change gender)"
-        )
-    else:
-        text += (
-            f"pitch, formants and speed shifted together by resampling, by up to "
-            f"+-{recipe['pitch_semitones']} semitones"
-        )
+    text += (
+        f"pitch, formants and speed shifted together by resampling, by up to "
+        f"+-{recipe['pitch_semitones']} semitones"
+    )
     text += (
         f", plus +-{recipe['pitch_jitter']} semitones per clip. White noise at "
         f"{recipe['snr_db'][0]:.0f}-{recipe['snr_db'][1]:.0f} dB SNR with up to "

@@ -2,7 +2,7 @@
 
 Every clip gets `recipe.copies` augmented versions, made once with numpy
 (`augment_waveform`): version `v` of all clips of a speaker is one *virtual
-speaker* (the same pitch shift and formant ratio, `voice_draw`). Every
+speaker* (the same pitch shift, `voice_draw`). Every
 version goes through ToneNet's own front end (`FeatureExtractor`, the
 `keras_tone.frontend.FrontEnd` of the model's config), and training
 (`make_dataset`) draws one version of each clip per epoch, with a speaker
@@ -44,12 +44,10 @@ class Features:
         return Features(self.log_mel[mask], self.salience[mask], self.histograms[mask])
 
 
-def voice_draw(recipe: Recipe, speaker: str, version: int, seed: int) -> tuple[float, float]:
-    """The virtual speaker `version` of `speaker`: `(pitch shift in semitones, formant ratio)`."""
+def voice_draw(recipe: Recipe, speaker: str, version: int, seed: int) -> float:
+    """The virtual speaker `version` of `speaker`: its pitch shift in semitones."""
     rng = np.random.default_rng([seed, zlib.crc32(speaker.encode()), version])
-    shift = rng.uniform(-recipe.pitch_semitones, recipe.pitch_semitones)
-    low, high = recipe.formant_ratio
-    return float(shift), float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    return float(rng.uniform(-recipe.pitch_semitones, recipe.pitch_semitones))
 
 
 def augment_waveform(
@@ -58,16 +56,15 @@ def augment_waveform(
     recipe: Recipe,
     sample_rate: int,
     *,
-    voice: tuple[float, float] = (0.0, 1.0),
+    voice: float = 0.0,
     tone: int = 0,
 ) -> np.ndarray:
     """One augmented version of a clip (numpy, float32).
 
-    * Voice: the pitch moves by `voice[0]` semitones plus a per-clip jitter
-      uniform in `+-recipe.pitch_jitter`. With `voice_change="resample"`
-      by resampling (speed and formants move with it; linear interpolation,
-      whose aliasing lands above the front end's 3.7 kHz); with `"praat"`,
-      by Praat's "Change gender" (PSOLA), the formants moved by `voice[1]`.
+    * Voice: the pitch moves by `voice` semitones plus a per-clip jitter
+      uniform in `+-recipe.pitch_jitter`, by resampling (speed and formants
+      move with it; linear interpolation, whose aliasing lands above the
+      front end's 3.7 kHz).
     * Half third tone: with `tone == 3`, a share `recipe.half_third` of the
       versions are cut at 45-70% of their length, before the final rise.
     * Leading silence and noise: with `recipe.noise_probability`, a random
@@ -81,10 +78,8 @@ def augment_waveform(
     Gain is not augmented: the front end normalises loudness.
     """
     x = np.asarray(waveform, dtype=np.float32)
-    semitones = voice[0] + rng.uniform(-recipe.pitch_jitter, recipe.pitch_jitter)
-    if recipe.voice_change == "praat":
-        x = _change_gender(x, sample_rate, semitones, voice[1])
-    elif semitones != 0.0:
+    semitones = voice + rng.uniform(-recipe.pitch_jitter, recipe.pitch_jitter)
+    if semitones != 0.0:
         x = _resample(x, semitones)
     if recipe.half_third > 0 and tone == 3 and rng.random() < recipe.half_third:
         x = x[: max(int(len(x) * rng.uniform(0.45, 0.7)), 1)]
@@ -109,23 +104,6 @@ def _resample(x: np.ndarray, semitones: float) -> np.ndarray:
     positions = np.arange(max(int(len(x) / factor), 1), dtype=np.float64) * factor
     return np.interp(positions, np.arange(len(x)), x).astype(np.float32)
 
-
-def _change_gender(
-    x: np.ndarray, sample_rate: int, semitones: float, formants: float
-) -> np.ndarray:
-    """Praat's "Change gender": pitch moved by `semitones`, formants by `formants`."""
-    import parselmouth
-    from parselmouth.praat import call
-
-    sound = parselmouth.Sound(x.astype(np.float64), sampling_frequency=sample_rate)
-    try:
-        median = call(sound.to_pitch(0.01, 60, 600), "Get quantile", 0, 0, 0.5, "Hertz")
-        target = median * 2.0 ** (semitones / 12.0) if np.isfinite(median) else 0.0
-        changed = call(sound, "Change gender", 60, 600, formants, target, 1.0, 1.0)
-        y = np.asarray(changed.values[0], np.float32)
-    except parselmouth.PraatError:  # too short or silent for Praat's analysis
-        return _resample(x, semitones)
-    return y if y.size and np.all(np.isfinite(y)) else _resample(x, semitones)
 
 
 class FeatureExtractor:

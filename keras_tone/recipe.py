@@ -10,8 +10,8 @@ class Recipe:
     """Every setting of a training run (stored in `report.json`).
 
     Augmentation makes *virtual speakers*: version `v` of every clip of a
-    speaker has that speaker's voice moved by the same pitch shift (and
-    formant ratio), drawn once per speaker and version, plus a small per-clip
+    speaker has that speaker's voice moved by the same pitch shift, drawn
+    once per speaker and version, plus a small per-clip
     jitter; noise, leading silence and tempo are drawn per clip. Training
     draws one version of each clip per epoch and, as its speaker context, the
     pitch histograms of K other clips of the same speaker *at the same
@@ -27,12 +27,6 @@ class Recipe:
             besides the clean one.
         pitch_semitones: range of the per-speaker pitch shift, +- semitones.
         pitch_jitter: range of the extra per-clip pitch shift, +- semitones.
-        voice_change: `"resample"` moves pitch and formants together (and the
-            speed) by resampling; `"praat"` moves the pitch (PSOLA) and the
-            formants independently with Praat's "Change gender"
-            (`praat-parselmouth`).
-        formant_ratio: with `"praat"`, range of the per-speaker formant
-            shift ratio (log-uniform).
         half_third: share of the augmented tone-3 versions cut at 45-70% of
             their length, before the final rise: the "half third tone" of
             connected speech.
@@ -72,9 +66,7 @@ class Recipe:
     copies: int = 4
     pitch_semitones: float = 6.0
     pitch_jitter: float = 1.0
-    voice_change: str = "resample"
-    formant_ratio: tuple[float, float] = (0.87, 1.15)
-    half_third: float = 0.0
+    half_third: float = 0.5
     noise_probability: float = 0.5
     snr_db: tuple[float, float] = (15.0, 45.0)
     tempo: tuple[float, float] = (0.67, 1.5)
@@ -118,11 +110,6 @@ def resolve_recipe(
         raise ValueError(
             f"class_weighting must be 'none', 'balanced' or 'auto'. "
             f"Received: class_weighting={weighting!r}"
-        )
-    if recipe.voice_change not in ("resample", "praat"):
-        raise ValueError(
-            "voice_change must be 'resample' or 'praat'. "
-            f"Received: voice_change={recipe.voice_change!r}"
         )
     mixed = recipe.mixed_precision
     if mixed is None:

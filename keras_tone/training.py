@@ -1,20 +1,24 @@
-"""Training ToneNet, and leave-one-speaker-out cross-validation.
+"""Training ToneNet.
 
-The recipe in one paragraph (measured on six speakers, leave-one-speaker-out;
-see the blcu model card): every clip is decoded once
+The recipe in one paragraph (`keras_tone.recipe.Recipe`; measured
+leave-one-speaker-out on the model cards): every clip is decoded once
 (`keras_tone.datasets.load_corpus`); each clip gets `copies` augmented
-versions, made once with numpy (pitch and speed changed together by
-resampling, white noise at a random SNR with a random leading silence, then
-the tempo changed with the pitch kept; `keras_tone.features`); every version
-goes through the model's own front end (`keras_tone.frontend.FrontEnd`), and
-ToneNet is trained on those log-mel images (`include_preprocessing=False`),
-drawing one version of each clip per epoch. The trained weights are then
-loaded, layer by layer by name, into the waveform model
-(`include_preprocessing=True`), which is what is saved and what
-`keras_tone.evaluation.evaluate` measures on raw waveforms.
+versions, made once with numpy, version `v` of a speaker being one virtual
+speaker (pitch and speed changed together by resampling, some tone-3 clips
+cut before their rise, white noise at a random SNR with a random leading
+silence, then the tempo changed with the pitch kept; `keras_tone.features`);
+every version goes through the model's own front end
+(`keras_tone.frontend.FrontEnd`), and ToneNet is trained on those log-mel and
+pitch images (`include_preprocessing=False`), drawing one version of each
+clip per epoch with the pitch histograms of other clips of its virtual
+speaker as speaker context. The trained weights are then loaded, layer by
+layer by name, into the waveform model (`include_preprocessing=True`), which
+is what is saved and what `keras_tone.evaluation.evaluate` measures on raw
+waveforms.
 
 * `train(manifests, output_dir, ...)`: train, write a preset and `report.json`.
-* `cross_validate(manifests, output_dir, ...)`: leave-one-speaker-out.
+* `prepare(manifests, ...)`: the clips of syllable and word manifests.
+* `keras_tone.crossval.cross_validate`: leave-one-speaker-out.
 
 `keras-tone train` runs them from the command line.
 """

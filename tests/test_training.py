@@ -50,8 +50,8 @@ def tiny_corpus(tmp_path, monkeypatch):
 def test_augment_is_seeded_and_shifts_pitch():
     clip = voiced_syllable(1, seconds=0.5)
     quiet = Recipe(noise_probability=0.0, tempo=(1.0, 1.0))
-    a = features.augment_waveform(clip, np.random.default_rng(3), quiet, 16000, voice=(12.0, 1.0))
-    b = features.augment_waveform(clip, np.random.default_rng(3), quiet, 16000, voice=(12.0, 1.0))
+    a = features.augment_waveform(clip, np.random.default_rng(3), quiet, 16000, voice=12.0)
+    b = features.augment_waveform(clip, np.random.default_rng(3), quiet, 16000, voice=12.0)
     np.testing.assert_array_equal(a, b)
     # Resampling an octave up (+-1 semitone of jitter) halves the length.
     assert abs(len(a) / len(clip) - 0.5) < 0.04
@@ -62,26 +62,7 @@ def test_virtual_speakers_share_their_voice_change():
     draws = {features.voice_draw(recipe_, "spk", version, seed=0) for version in (1, 1, 1)}
     assert len(draws) == 1  # one virtual speaker, one voice change
     others = [features.voice_draw(recipe_, "spk", version, seed=0) for version in range(1, 9)]
-    assert len(set(others)) == 8 and all(abs(shift) <= 6.0 for shift, _ in others)
-    low, high = recipe_.formant_ratio
-    assert all(low <= ratio <= high for _, ratio in others)
-
-
-def _f0(clip: np.ndarray) -> float:
-    """The F0 of a steady harmonic clip: autocorrelation peak over 60-500 Hz."""
-    x = clip[len(clip) // 4 : 3 * len(clip) // 4]
-    r = np.correlate(x, x, "full")[len(x) - 1 :]
-    lag = 32 + int(np.argmax(r[32:267]))
-    return 16000 / lag
-
-
-def test_praat_voice_change_moves_pitch_and_keeps_duration():
-    t = np.arange(8000) / 16000
-    clip = 0.3 * sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 10)).astype("float32")
-    praat = Recipe(voice_change="praat", pitch_jitter=0.0, noise_probability=0.0, tempo=(1.0, 1.0))
-    out = features.augment_waveform(clip, np.random.default_rng(0), praat, 16000, voice=(5.0, 1.1))
-    assert abs(len(out) - len(clip)) < 160  # the length is kept: no speed change
-    assert abs(12 * np.log2(_f0(out) / _f0(clip)) - 5.0) < 0.7
+    assert len(set(others)) == 8 and all(abs(shift) <= 6.0 for shift in others)
 
 
 def test_half_third_cuts_tone_3_only():
@@ -95,9 +76,7 @@ def test_half_third_cuts_tone_3_only():
 
 def test_augment_noise_adds_lead_and_noise():
     clip = voiced_syllable(2, seconds=0.3, lead_silence=0.0)
-    noisy = Recipe(
-        pitch_jitter=0.0, noise_probability=1.0, snr_db=(20.0, 20.0), tempo=(1.0, 1.0)
-    )
+    noisy = Recipe(pitch_jitter=0.0, noise_probability=1.0, snr_db=(20.0, 20.0), tempo=(1.0, 1.0))
     out = features.augment_waveform(clip, np.random.default_rng(0), noisy, 16000)
     lead = len(out) - len(clip)
     assert 0 <= lead <= 0.3 * 16000
@@ -373,7 +352,11 @@ def test_cross_validate_on_word_recordings(tiny_corpus, tmp_path):
     assert data.words is not None and (data.word >= 0).sum() == 8  # 4 words x 2 syllables
     assert len(data.corpus) == 24 + 8 and config.classes == 5
     report = crossval.cross_validate(
-        [*tiny_corpus, words], tmp_path / "cv", classes=5, recipe=TINY, speakers=["s2"],
+        [*tiny_corpus, words],
+        tmp_path / "cv",
+        classes=5,
+        recipe=TINY,
+        speakers=["s2"],
         verbose=0,
     )
     fold = report["folds"]["s2"]["0"]
