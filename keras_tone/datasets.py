@@ -24,7 +24,7 @@ import csv
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,35 @@ class Corpus:
         return list(dict.fromkeys(self.speakers.tolist()))
 
 
+def csv_records(
+    path: Path, columns: Sequence[str], *, kind: str, hint: str = ""
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """`(line number, {column: stripped value})` for each row of a manifest CSV.
+
+    Raises `FileNotFoundError` naming `kind` when there is no file, and
+    `ValueError` naming the missing columns (plus `hint`, when given a header
+    of another kind) before any row is read.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No {kind.lower()} at {str(path)!r}. A {kind.lower()} is a CSV file with the "
+            f"columns {','.join(columns)}."
+        )
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.strip() for name in (reader.fieldnames or [])]
+        missing = [column for column in columns if column not in header]
+        if missing:
+            raise ValueError(
+                f"{kind} {str(path)!r} lacks the column(s) {', '.join(missing)}; "
+                f"expected the header {','.join(columns)}. "
+                f"Received: header={','.join(header) or '(empty file)'}{hint}"
+            )
+        reader.fieldnames = header
+        for record in reader:
+            yield reader.line_num, {key: (record.get(key) or "").strip() for key in columns}
+
+
 def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     """Parse a manifest CSV (`path,syllable,tone,speaker,sex`).
 
@@ -139,46 +168,29 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
             that is not 1-5 (the message names the file and line).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No manifest at {str(path)!r}. A manifest is a CSV file with the "
-            f"columns {','.join(MANIFEST_COLUMNS)}."
-        )
     rows: list[ManifestRow] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in (reader.fieldnames or [])]
-        missing = [column for column in MANIFEST_COLUMNS if column not in header]
-        if missing:
+    for line, values in csv_records(path, MANIFEST_COLUMNS, kind="Manifest"):
+        empty = [key for key in ("path", "tone", "speaker") if not values[key]]
+        if empty:
+            raise ValueError(f"Manifest {str(path)!r}, line {line}: empty {', '.join(empty)}.")
+        try:
+            tone = int(values["tone"])
+        except ValueError:
+            tone = -1
+        if not 1 <= tone <= 5:
             raise ValueError(
-                f"Manifest {str(path)!r} lacks the column(s) {', '.join(missing)}; "
-                f"expected the header {','.join(MANIFEST_COLUMNS)}. "
-                f"Received: header={','.join(header) or '(empty file)'}"
+                f"Manifest {str(path)!r}, line {line}: tone must be 1-4, or 5 for "
+                f"the neutral tone. Received: tone={values['tone']!r}"
             )
-        reader.fieldnames = header
-        for line, record in enumerate(reader, start=2):
-            values = {key: (record.get(key) or "").strip() for key in MANIFEST_COLUMNS}
-            empty = [key for key in ("path", "tone", "speaker") if not values[key]]
-            if empty:
-                raise ValueError(f"Manifest {str(path)!r}, line {line}: empty {', '.join(empty)}.")
-            try:
-                tone = int(values["tone"])
-            except ValueError:
-                tone = -1
-            if not 1 <= tone <= 5:
-                raise ValueError(
-                    f"Manifest {str(path)!r}, line {line}: tone must be 1-4, or 5 for "
-                    f"the neutral tone. Received: tone={values['tone']!r}"
-                )
-            rows.append(
-                ManifestRow(
-                    path=(path.parent / values["path"]).resolve(),
-                    syllable=values["syllable"],
-                    tone=tone,
-                    speaker=values["speaker"],
-                    sex=values["sex"],
-                )
+        rows.append(
+            ManifestRow(
+                path=(path.parent / values["path"]).resolve(),
+                syllable=values["syllable"],
+                tone=tone,
+                speaker=values["speaker"],
+                sex=values["sex"],
             )
+        )
     return rows
 
 
@@ -350,5 +362,6 @@ __all__ = [
     "decode_cached",
     "default_cache_dir",
     "load_corpus",
+    "csv_records",
     "read_manifest",
 ]

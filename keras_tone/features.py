@@ -105,7 +105,6 @@ def _resample(x: np.ndarray, semitones: float) -> np.ndarray:
     return np.interp(positions, np.arange(len(x)), x).astype(np.float32)
 
 
-
 class FeatureExtractor:
     """ToneNet's front end as a batch function: waveforms -> (log-mel, salience) images.
 

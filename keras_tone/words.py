@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_tone.config import SAMPLE_RATE
-from keras_tone.datasets import Corpus, decode_cached, default_cache_dir
+from keras_tone.datasets import Corpus, csv_records, decode_cached, default_cache_dir
 from keras_tone.pinyin import TONES, _align_hanzi, parse_pinyin
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,12 @@ class WordRow:
         return len(self.syllables)
 
 
+def _header(path: Path) -> list[str]:
+    """The column names of a CSV file."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return [name.strip() for name in next(csv.reader(handle), [])]
+
+
 def read_word_manifest(path: str | os.PathLike) -> list[WordRow]:
     """Parse and check a word manifest (`path,hanzi,pinyin,surface,speaker,sex`).
 
@@ -111,65 +117,46 @@ def read_word_manifest(path: str | os.PathLike) -> list[WordRow]:
         (2, 4)
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No word manifest at {str(path)!r}. A word manifest is a CSV file with "
-            f"the columns {','.join(WORD_MANIFEST_COLUMNS)}."
+    hint = ""
+    if path.is_file() and {"syllable", "tone"} <= set(_header(path)):
+        hint = (
+            " This looks like a syllable manifest: read it with keras_tone.datasets.read_manifest."
         )
     rows: list[WordRow] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in (reader.fieldnames or [])]
-        missing = [column for column in WORD_MANIFEST_COLUMNS if column not in header]
-        if missing:
-            hint = ""
-            if "syllable" in header and "tone" in header:
-                hint = (
-                    " This looks like a syllable manifest: read it with "
-                    "keras_tone.datasets.read_manifest."
-                )
+    for line, values in csv_records(path, WORD_MANIFEST_COLUMNS, kind="Word manifest", hint=hint):
+        where = f"Word manifest {str(path)!r}, line {line}"
+        empty = [key for key in ("path", "pinyin", "surface", "speaker") if not values[key]]
+        if empty:
+            raise ValueError(f"{where}: empty {', '.join(empty)}.")
+        try:
+            syllables = parse_pinyin(values["pinyin"])
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from error
+        surface = _surface(values["surface"], where)
+        if len(surface) != len(syllables):
             raise ValueError(
-                f"Word manifest {str(path)!r} lacks the column(s) {', '.join(missing)}; "
-                f"expected the header {','.join(WORD_MANIFEST_COLUMNS)}, received "
-                f"{','.join(header) or '(empty file)'}.{hint}"
+                f"{where}: surface {values['surface']!r} has {len(surface)} tones "
+                f"but pinyin {values['pinyin']!r} has {len(syllables)} syllables; "
+                "give one surface tone per syllable."
             )
-        reader.fieldnames = header
-        for record in reader:
-            line = reader.line_num
-            where = f"Word manifest {str(path)!r}, line {line}"
-            values = {key: (record.get(key) or "").strip() for key in WORD_MANIFEST_COLUMNS}
-            empty = [key for key in ("path", "pinyin", "surface", "speaker") if not values[key]]
-            if empty:
-                raise ValueError(f"{where}: empty {', '.join(empty)}.")
+        if values["hanzi"]:
             try:
-                syllables = parse_pinyin(values["pinyin"])
+                _align_hanzi(values["hanzi"], syllables)
             except ValueError as error:
                 raise ValueError(f"{where}: {error}") from error
-            surface = _surface(values["surface"], where)
-            if len(surface) != len(syllables):
-                raise ValueError(
-                    f"{where}: surface {values['surface']!r} has {len(surface)} tones "
-                    f"but pinyin {values['pinyin']!r} has {len(syllables)} syllables; "
-                    "give one surface tone per syllable."
-                )
-            if values["hanzi"]:
-                try:
-                    _align_hanzi(values["hanzi"], syllables)
-                except ValueError as error:
-                    raise ValueError(f"{where}: {error}") from error
-            rows.append(
-                WordRow(
-                    path=(path.parent / values["path"]).resolve(),
-                    hanzi=values["hanzi"],
-                    syllables=tuple(s.syllable for s in syllables),
-                    pinyin=tuple(s.pinyin for s in syllables),
-                    citation=tuple(s.tone for s in syllables),
-                    surface=surface,
-                    speaker=values["speaker"],
-                    sex=values["sex"],
-                    line=line,
-                )
+        rows.append(
+            WordRow(
+                path=(path.parent / values["path"]).resolve(),
+                hanzi=values["hanzi"],
+                syllables=tuple(s.syllable for s in syllables),
+                pinyin=tuple(s.pinyin for s in syllables),
+                citation=tuple(s.tone for s in syllables),
+                surface=surface,
+                speaker=values["speaker"],
+                sex=values["sex"],
+                line=line,
             )
+        )
     return rows
 
 
