@@ -399,7 +399,7 @@ def train(args: argparse.Namespace) -> int:
     manifests = _existing(args.manifests, "manifest")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
-    loso_report = _read_json(args.loso_report, "LOSO report")
+    loso_report = _loso_report(args.loso_report)
     from keras_tone import crossval, training
     from keras_tone.recipe import Recipe
     from keras_tone.reports import format_report
@@ -490,10 +490,28 @@ def card(args: argparse.Namespace) -> int:
         raise CommandError(f"no report.json in {preset} (is it a folder written by train?)")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
-    from keras_tone.cards import write_card
+    loso_report = _loso_report(args.loso_report)
+    from keras_tone.cards import REPORT_NAME, write_card
 
+    if loso_report is not None:
+        report = json.loads((preset / REPORT_NAME).read_text())
+        report["loso"] = loso_report
+        (preset / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
     print(write_card(preset, name=args.name, data_licences=licences, notes=notes))
     return EXIT_OK
+
+
+def _loso_report(paths: Sequence[str] | None) -> dict | None:
+    """The `--loso-report` files as one report (several runs joined)."""
+    if paths is None:
+        return None
+    reports = [_read_json(path, "LOSO report") for path in paths]
+    from keras_tone.crossval import merge_reports
+
+    try:
+        return merge_reports(reports)
+    except (KeyError, ValueError) as error:
+        raise CommandError(f"--loso-report: {error}", EXIT_USAGE) from None
 
 
 def _existing(paths: Sequence[str], what: str) -> list[str]:

@@ -288,4 +288,55 @@ def summarize_folds(report: dict) -> dict:
     return {"summary": summary, "per_sex": per_sex}
 
 
-__all__ = ["cross_validate", "summarize_folds"]
+def merge_reports(reports: Sequence[dict]) -> dict:
+    """One cross-validation report from several runs of the same recipe and data.
+
+    Runs with other seeds (or other held-out speakers) of one design are
+    joined, e.g. `--seed 0` and a later `--seed 1 2`: folds and seeds are
+    united, the commands listed in order, and the summaries recomputed.
+
+    Args:
+        reports: `cross_validate` reports.
+
+    Returns:
+        The joined report.
+
+    Raises:
+        ValueError: the runs differ in data, classes or recipe, or two of
+            them hold the same fold with the same seed.
+
+    Example:
+        >>> from keras_tone.crossval import merge_reports
+        >>> merge_reports([report_seed_0, report_seeds_1_2])  # doctest: +SKIP
+    """
+    if not reports:
+        raise ValueError("merge_reports needs at least one report. Received: reports=[]")
+    same = ("kind", "classes", "manifests", "exclude_speakers", "recipe", "neutral_speakers")
+    first = reports[0]
+    for other in reports[1:]:
+        differ = [key for key in same if other.get(key) != first.get(key)]
+        if differ:
+            raise ValueError(
+                "Only runs of one design can be joined: these reports differ in "
+                f"{', '.join(differ)}. Received: commands={[r.get('command') for r in reports]}"
+            )
+    merged = {key: value for key, value in first.items() if key not in ("summary", "per_sex")}
+    merged["held_out"] = list(dict.fromkeys(s for r in reports for s in r["held_out"]))
+    merged["sexes"] = {s: x for r in reports for s, x in r["sexes"].items()}
+    merged["seeds"] = sorted({seed for r in reports for seed in r["seeds"]})
+    merged["command"] = [command for r in reports for command in r.get("command", [])]
+    merged["folds"] = {speaker: {} for speaker in merged["held_out"]}
+    for report in reports:
+        for speaker, runs in report["folds"].items():
+            for seed, fold in runs.items():
+                if seed in merged["folds"][speaker]:
+                    raise ValueError(
+                        f"Two reports hold the fold of {speaker} with seed {seed}. "
+                        f"Received: commands={[r.get('command') for r in reports]}"
+                    )
+                merged["folds"][speaker][seed] = fold
+    merged.update(summarize_folds(merged))
+    return merged
+
+
+__all__ = ["cross_validate", "merge_reports", "summarize_folds"]

@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     card_opts.add_argument(
         "--card-notes", default=None, metavar="MD", help="Markdown file added to the model card"
     )
+    card_opts.add_argument(
+        "--loso-report",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="report.json of --loso runs for the model card; several runs of one design "
+        "(e.g. other seeds) are joined (not with --loso)",
+    )
     model_opts = argparse.ArgumentParser(add_help=False)
     model_opts.add_argument(
         "--gpu-memory-limit",
@@ -309,12 +317,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("LOW", "HIGH"),
         help="range of the tempo augmentation, as rates (above 1 is faster); "
         "1 1 turns it off (default: the recipe's, 0.67 1.5)",
-    )
-    train.add_argument(
-        "--loso-report",
-        default=None,
-        metavar="JSON",
-        help="report.json of a --loso run, for the model card (not with --loso)",
     )
 
     evaluate = commands.add_parser(

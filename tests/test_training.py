@@ -230,6 +230,19 @@ def test_cross_validate_excludes_and_seeds(tiny_corpus, tmp_path):
     stats = report["summary"]["s1"]["alone"]
     assert stats["min"] <= stats["mean"] <= stats["max"]
     assert set(report["per_sex"]) == {"F"}
+    # The same design run as two jobs (seed 0, then seed 1) joins into this report.
+    parts = []
+    for seed in ("0", "1"):
+        part = {**report, "seeds": [int(seed)], "command": [f"run {seed}"]}
+        part["folds"] = {s: {seed: runs[seed]} for s, runs in report["folds"].items()}
+        parts.append(part)
+    merged = crossval.merge_reports(parts)
+    assert merged["summary"] == report["summary"] and merged["per_sex"] == report["per_sex"]
+    assert merged["seeds"] == [0, 1] and merged["command"] == ["run 0", "run 1"]
+    with pytest.raises(ValueError, match="fold of s1 with seed 0"):
+        crossval.merge_reports([parts[0], parts[0]])
+    with pytest.raises(ValueError, match="differ in recipe"):
+        crossval.merge_reports([parts[0], {**parts[1], "recipe": {}}])
 
 
 @pytest.mark.slow
