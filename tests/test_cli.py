@@ -715,16 +715,27 @@ def test_card_rewrites_the_model_card(tmp_path: Path, capsys) -> None:
     status, _, err = run_main(["card", "--preset", str(preset)], capsys)
     assert status == 1 and "no report.json" in err
     source = Path(__file__).parent.parent / "weights" / "blcu-5tone"
-    for name in ("report.json", "config.json"):
-        shutil.copy(source / name, preset / name)
+    shutil.copy(source / "config.json", preset / "config.json")
+    report = json.loads((source / "report.json").read_text())
+    loso = report.pop("loso")  # given back with --loso-report, as two runs of one design
+    (preset / "report.json").write_text(json.dumps(report))
+    runs = []
+    for seed in loso["seeds"]:
+        part = {**loso, "seeds": [seed], "command": [f"run {seed}"]}
+        part["folds"] = {s: {str(seed): f[str(seed)]} for s, f in loso["folds"].items()}
+        runs.append(tmp_path / f"loso-{seed}.json")
+        runs[-1].write_text(json.dumps(part))
     notes = tmp_path / "notes.md"
     notes.write_text("## A note of ours\n")
     argv = ["card", "--preset", str(preset), "--name", "mine", "--card-notes", str(notes)]
-    status, out, err = run_main(argv, capsys)
+    status, out, err = run_main([*argv, "--loso-report", *map(str, runs)], capsys)
     assert status == 0, err
     card = (preset / "README.md").read_text()
     assert out.strip() == str(preset / "README.md")
     assert "A note of ours" in card and "keras-tone-mine" in card
+    assert json.loads((preset / "report.json").read_text())["loso"]["seeds"] == loso["seeds"]
+    status, _, err = run_main([*argv, "--loso-report", str(runs[0]), str(runs[0])], capsys)
+    assert status == 2 and "--loso-report: Two reports hold the fold" in err
     assert "keras-tone train" in card and "keras_tone.training" not in card
     assert 'ToneNet(weights="mine")' in card and "16000 Hz" in card
 

@@ -11,10 +11,6 @@ An HTML comment on the line before a block changes how it runs:
 * `<!-- docs-test: weights=None ... -->`: run with `weights="blcu"` replaced
   by `weights=None`, until the pretrained preset is published.
 * `<!-- docs-test: requires MODULE -->`: skipped where MODULE is missing.
-* `<!-- docs-test: untrained PRESET -->`: until PRESET is a registered preset
-  (`keras_tone.list_presets()`), run with a randomly initialised 5-class
-  ToneNet saved as the preset folder `PRESET/` in the working folder (a path
-  wins over a preset name): the example's plumbing is tested, not the model.
 
 A `print(...)  # text` line is a check: `text` must be printed, in order.
 
@@ -98,7 +94,6 @@ def test_docs_have_python_examples() -> None:
                 "skip",
                 "weights=None",
                 "requires",
-                "untrained",
             ), block.where
             if block.marker.startswith("skip"):
                 assert re.match(r"skip \(.+\)", block.marker), f"{block.where}: say why"
@@ -184,8 +179,6 @@ def test_page_examples(
             module = marker.split()[1]
             if importlib.util.find_spec(module) is None:
                 continue
-        if marker.startswith("untrained"):
-            _stand_in_preset(work / marker.split()[1])
         if marker.startswith("weights=None"):
             assert 'weights="blcu"' in code, f"{block.where}: nothing to replace"
             code = code.replace('weights="blcu"', "weights=None")
@@ -201,16 +194,6 @@ def test_page_examples(
         ran += 1
     if ran == 0:
         pytest.skip("every example on this page is marked not runnable here")
-
-
-def _stand_in_preset(folder: Path) -> None:
-    """A random 5-class ToneNet as the preset folder `folder`, unless the preset is registered."""
-    from keras_tone import ToneNet, ToneNetConfig, list_presets, weights
-
-    if folder.name in list_presets() or folder.exists():
-        return
-    model = ToneNet(weights=None, classes=5)
-    weights.save_preset(model, folder, config=ToneNetConfig(classes=5), card="# untrained\n")
 
 
 def _check_expected_output(block: Block, code: str, output: str) -> None:
