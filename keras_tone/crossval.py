@@ -299,7 +299,7 @@ def merge_reports(reports: Sequence[dict]) -> dict:
         reports: `cross_validate` reports.
 
     Returns:
-        The joined report.
+        The joined report (a single report as it is).
 
     Raises:
         ValueError: the runs differ in data, classes or recipe, or two of
@@ -311,6 +311,8 @@ def merge_reports(reports: Sequence[dict]) -> dict:
     """
     if not reports:
         raise ValueError("merge_reports needs at least one report. Received: reports=[]")
+    if len(reports) == 1:
+        return reports[0]
     same = ("kind", "classes", "manifests", "exclude_speakers", "recipe", "neutral_speakers")
     first = reports[0]
     for other in reports[1:]:
