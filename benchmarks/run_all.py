@@ -2,8 +2,9 @@
 
 Each benchmark runs in its own fresh process. The figures between the
 `<!-- results:start -->` and `<!-- results:end -->` markers of
-benchmarks/README.md are replaced with this run's, and `bench_cli.py`
-rewrites its own section (pass `--no-readme` to keep the file as it is).
+benchmarks/README.md are replaced with this run's; `bench_cli.py` and
+`bench_folder.py` rewrite their own sections (pass `--no-readme` to keep the
+file as it is).
 
 Example:
     $ python benchmarks/run_all.py
@@ -53,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
             "bench_cli.py",
             Path(tmp) / "cli.json",
             cli_rounds + ([] if args.no_readme else ["--readme"]),
+        )
+        folder_options = ["--rounds", "2" if args.quick else "5"]
+        folder_options += ["--startup-runs", "1" if args.quick else "3"]
+        _run(
+            "bench_folder.py",
+            Path(tmp) / "folder.json",
+            folder_options + ([] if args.no_readme else ["--readme"]),
         )
     import bench_layers
     import bench_tonenet

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -18,8 +18,10 @@ MAX_CLIP_SECONDS = 30.0
 def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read an audio file as mono float32 at `sample_rate`.
 
-    wav, flac, ogg and mp3 (anything librosa can decode); multichannel audio
-    is averaged to mono and resampled with librosa's default (soxr) resampler.
+    wav, flac, ogg and mp3, decoded by libsndfile (`keras_tone.decoding`);
+    multichannel audio is averaged to mono and resampled with soxr at high
+    quality, the result librosa's `librosa.load(path, sr=sample_rate)` gives
+    (tested to be equal), without librosa.
 
     Args:
         path: path of the audio file.
@@ -30,7 +32,9 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.nd
 
     Raises:
         FileNotFoundError: there is no file at `path`.
-        ValueError: the file could not be decoded as audio.
+        ValueError: the file could not be decoded as audio; the message says
+            why (a `keras_tone.decoding.AudioFileError`, whose `reason` holds
+            the reason alone).
 
     Example:
         >>> import numpy as np, soundfile as sf, tempfile, os
@@ -40,21 +44,11 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.nd
         >>> load_audio(path, sample_rate=16000).shape
         (16000,)
     """
-    import librosa  # heavy import, only needed here
+    from keras_tone.decoding import read_audio
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No audio file at {str(path)!r}.")
-    try:
-        waveform, _ = librosa.load(path, sr=sample_rate, mono=True)
-    except Exception as error:  # librosa raises several unrelated types
-        raise ValueError(
-            f"Could not decode {str(path)!r} as audio ({type(error).__name__}: "
-            f"{error}). keras_tone reads wav, flac, ogg and mp3."
-        ) from error
-    if waveform.size == 0:
-        raise ValueError(f"{str(path)!r} decodes to an empty waveform (0 samples).")
-    return waveform.astype(np.float32, copy=False)
+    waveform, native_rate = read_audio(path)
+    mono = waveform[:, 0] if waveform.shape[1] == 1 else waveform.mean(axis=1)
+    return resample(mono, native_rate, sample_rate)
 
 
 def to_mono_float(clip: np.ndarray, *, name: str = "clip") -> np.ndarray:
@@ -88,6 +82,31 @@ def to_mono_float(clip: np.ndarray, *, name: str = "clip") -> np.ndarray:
             "`np.nan_to_num(clip, nan=0.0, posinf=0.0, neginf=0.0)`."
         )
     return clip.astype(np.float32, copy=False)
+
+
+def validate_clip(clip: np.ndarray, sample_rate: int, *, name: str = "clip") -> np.ndarray:
+    """One clip as a 1-D float32 waveform that ToneNet can classify, or `ValueError`.
+
+    The conversions of `to_mono_float`, then the checks that need the rate:
+    at most `MAX_CLIP_SECONDS` long, and not silent (all zeros).
+
+    Example:
+        >>> validate_clip(np.zeros(100, "float32"), 16000)
+        Traceback (most recent call last):
+        ...
+        ValueError: clip is silent (all samples are zero): there is no tone to classify.
+    """
+    waveform = to_mono_float(clip, name=name)
+    if waveform.size > MAX_CLIP_SECONDS * sample_rate:
+        raise ValueError(
+            f"{name} is {waveform.size / sample_rate:.1f} s long; ToneNet "
+            f"classifies one syllable (at most {MAX_CLIP_SECONDS:.0f} s are "
+            "accepted). Split long recordings into syllables first, e.g. "
+            "with `librosa.effects.split`."
+        )
+    if not np.any(waveform):
+        raise ValueError(f"{name} is silent (all samples are zero): there is no tone to classify.")
+    return waveform
 
 
 def prepare_batch(
@@ -129,28 +148,77 @@ def prepare_batch(
         clips = [clips]
     if len(clips) == 0:
         raise ValueError("prepare_batch received no clips.")
-    prepared = []
-    for i, clip in enumerate(clips):
-        waveform = to_mono_float(clip, name=f"clip {i}")
-        if waveform.size > MAX_CLIP_SECONDS * sample_rate:
-            raise ValueError(
-                f"clip {i} is {waveform.size / sample_rate:.1f} s long; ToneNet "
-                f"classifies one syllable (at most {MAX_CLIP_SECONDS:.0f} s are "
-                "accepted). Split long recordings into syllables first, e.g. "
-                "with `librosa.effects.split`."
-            )
-        if not np.any(waveform):
-            raise ValueError(
-                f"clip {i} is silent (all samples are zero): there is no tone to classify."
-            )
-        if sample_rate != model_sample_rate:
-            import librosa
-
-            waveform = librosa.resample(
-                waveform, orig_sr=sample_rate, target_sr=model_sample_rate
-            ).astype(np.float32)
-        prepared.append(waveform)
+    prepared = [
+        resample(validate_clip(clip, sample_rate, name=f"clip {i}"), sample_rate, model_sample_rate)
+        for i, clip in enumerate(clips)
+    ]
     return pad_batch(prepared)[0]
+
+
+def resample(waveform: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
+    """Resample a mono float waveform with soxr (high quality), as librosa does.
+
+    The output has `ceil(len(waveform) * target_rate / orig_rate)` samples,
+    like `librosa.resample(..., res_type="soxr_hq")` (librosa's default),
+    whose output this equals.
+
+    Example:
+        >>> import numpy as np
+        >>> resample(np.zeros(441, "float32"), 44100, 16000).shape
+        (160,)
+    """
+    waveform = np.asarray(waveform, dtype=np.float32)
+    if orig_rate == target_rate:
+        return waveform
+    import soxr
+
+    size = math.ceil(waveform.shape[0] * target_rate / orig_rate)
+    out = soxr.resample(waveform, orig_rate, target_rate, quality="HQ")
+    if out.shape[0] < size:
+        out = np.pad(out, (0, size - out.shape[0]))
+    return out[:size].astype(np.float32, copy=False)
+
+
+def cut(
+    waveform: np.ndarray, sample_rate: int, intervals: Sequence[tuple[float, float]]
+) -> list[np.ndarray]:
+    """The samples of each interval: `waveform[start * rate : end * rate]`, rounded.
+
+    How `keras_tone.score` and `keras_tone.words.load_word_corpus` turn the
+    syllables of a word (`keras_tone.segmentation.Segment`s, or a TextGrid's
+    intervals through `keras_tone.segmentation.as_segment`) into clips for a
+    tone model: exactly the interval, no margin added.
+
+    Args:
+        waveform: mono float waveform `[samples]`.
+        sample_rate: its sampling rate in Hz.
+        intervals: `(start, end)` pairs in seconds (a `Segment` is one).
+
+    Returns:
+        One view of `waveform` per interval (one that runs past the end of
+        the recording is cut at the end).
+
+    Raises:
+        ValueError: an interval has `start >= end`, starts before 0, or
+            starts at or after the end of the recording; the message names it.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.audio import cut
+        >>> clips = cut(np.arange(100, dtype="float32"), 100, [(0.1, 0.25), (0.5, 2.0)])
+        >>> print([(int(clip[0]), clip.size) for clip in clips])
+        [(10, 15), (50, 50)]
+    """
+    seconds = len(waveform) / sample_rate
+    clips = []
+    for i, (start, end) in enumerate(intervals):
+        if not (0.0 <= start < end) or start >= seconds:
+            raise ValueError(
+                f"Interval {i + 1} runs from {start} s to {end} s; intervals must have "
+                f"0 <= start < end and start within the recording (0-{seconds:.3f} s)."
+            )
+        clips.append(waveform[int(round(start * sample_rate)) : int(round(end * sample_rate))])
+    return clips
 
 
 def pad_batch(waveforms: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

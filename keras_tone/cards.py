@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 from keras_tone.config import ToneNetConfig
-from keras_tone.recipe import Recipe
 from keras_tone.reports import format_report, percent
 
 #: The report of a trained preset, beside its weights.
@@ -41,8 +40,10 @@ def model_card(
     metrics_yaml = ""
     if loso:
         results = "\n".join(
-            f"      - type: accuracy\n        name: held-out {s} accuracy\n        value: {a:.4f}"
-            for s, a in loso["summary"].items()
+            f"      - type: accuracy\n        name: held-out {speaker} accuracy ({mode})"
+            f"\n        value: {stats[key]['mean']:.4f}"
+            for speaker, stats in loso["summary"].items()
+            for key, mode in (("alone", "alone"), ("all", "with speaker context"))
         )
         metrics_yaml = (
             "model-index:\n"
@@ -99,19 +100,6 @@ def model_card(
     per_speaker = ", ".join(
         f"{k}: {v}" for k, v in report.get("clips_per_speaker", {}).items()
     ) or ", ".join(report["speakers"])
-    extra = ""
-    # Reports written before Recipe.tempo existed had no tempo change.
-    tempo = tuple(recipe.get("tempo") or (1.0, 1.0))
-    if tempo != (1.0, 1.0):
-        extra += (
-            f"; each augmented version then has its tempo changed by x{tempo[0]}-x{tempo[1]} "
-            "with the pitch kept (phase vocoder)"
-        )
-    # The retrain command reproduces this recipe under today's defaults.
-    recipe_flags = "" if tempo == Recipe().tempo else f" --tempo {tempo[0]:g} {tempo[1]:g}"
-    neutral = ""
-    if report.get("neutral_speakers"):
-        neutral = " --neutral-from " + " ".join(report["neutral_speakers"])
     body = [
         f"# ToneNet `{name}`: Mandarin lexical tone of one syllable ({classes} classes)",
         "",
@@ -121,14 +109,23 @@ def model_card(
         + ".",
         "",
         "```python",
+        "import numpy as np",
         "import keras_tone",
         f'model = keras_tone.ToneNet(weights="{name}")',
-        "probs = model.predict(keras_tone.prepare_batch([keras_tone.load_audio(path)]))",
+        "clips = [keras_tone.load_audio(path) for path in paths]",
+        "probs = model.predict(keras_tone.prepare_batch(clips))",
         "print(keras_tone.decode_predictions(probs))",
+        "",
+        "# With the speaker's other clips as context (no labels needed):",
+        f'model = keras_tone.ToneNet(weights="{name}", speaker_context=True)',
+        "context = keras_tone.speaker_context(clips)",
+        "batch = keras_tone.prepare_batch(clips)",
+        'probs = model.predict({"waveform": batch,',
+        '                       "speaker_context": np.repeat(context[None], len(batch), 0)})',
         "```",
         "",
-        f"{report['parameters']:,} parameters. Silence trimming, loudness normalisation and "
-        "the log-mel front end run inside the model.",
+        f"{report['parameters']:,} parameters. Silence trimming, loudness normalisation, "
+        "the log-mel and the pitch salience run inside the model.",
         "",
         "## Training data",
         "",
@@ -144,16 +141,9 @@ def model_card(
         "",
         "## Training recipe",
         "",
-        f"{recipe['epochs']} epochs, batch {recipe['batch_size']}, Adam with a cosine schedule "
-        f"from {recipe['learning_rate']}, label smoothing {recipe['label_smoothing']}, "
-        f"class weighting `{recipe['class_weighting']}`, seed {report['seed']}. Each clip has "
-        f"{recipe['copies']} augmented versions besides the clean one: pitch and speed shifted "
-        f"together by resampling (uniform in +-{recipe['pitch_semitones']} semitones), white "
-        f"noise at {recipe['snr_db'][0]:.0f}-{recipe['snr_db'][1]:.0f} dB SNR with up to "
-        f"{recipe['max_lead_seconds']} s leading silence on {recipe['noise_probability']:.0%} "
-        "of them"
-        + extra
-        + f". Training took {report['train_seconds'] / 60:.1f} min on the CPU it ran on "
+        recipe_text(recipe, seed=report["seed"]),
+        f"Training took {report['train_seconds'] / 60:.1f} min on the CPU it ran on, in "
+        f"{'mixed bfloat16' if recipe['mixed_precision'] else 'float32'} "
         "(final accuracy on the augmented training clips "
         f"{percent(report['final_train_accuracy'])}%).",
         "",
@@ -191,16 +181,17 @@ def model_card(
         "",
         "## Retrain",
         "",
-        "On another corpus (e.g. BLCU-SAIT, which is not openly available), given a manifest "
-        "CSV `path,syllable,tone,speaker,sex` per speaker folder:",
+        "The numbers above come from these commands (`scripts/train_blcu.sh` in the "
+        "keras_tone repository, with the recordings its README names):",
         "",
         "```bash",
-        "keras-tone train /path/to/*/manifest.csv --loso "
-        f"--output runs/my-loso --classes {classes}{neutral}{recipe_flags}",
-        "keras-tone train /path/to/*/manifest.csv "
-        f"--output weights/my-preset --classes {classes}{neutral}{recipe_flags} "
-        "--loso-report runs/my-loso/report.json",
+        *[command for command in (loso or {}).get("command", [])],
+        *report.get("command", []),
         "```",
+        "",
+        "On another corpus (e.g. BLCU-SAIT, which is not openly available), give the same "
+        "commands your manifests (CSV `path,syllable,tone,speaker,sex`, one per speaker "
+        "folder).",
         "",
     ]
     return header + "\n".join(body)
@@ -240,4 +231,39 @@ def write_card(
     return path
 
 
-__all__ = ["REPORT_NAME", "model_card", "write_card"]
+def recipe_text(recipe: dict, *, seed: int) -> str:
+    """The training recipe of a report, as one paragraph of a model card."""
+    text = (
+        f"{recipe['epochs']} epochs, batch {recipe['batch_size']}, Adam with a cosine schedule "
+        f"from {recipe['learning_rate']}"
+        + (" and an exponential moving average of the weights" if recipe["ema"] else "")
+        + f", label smoothing {recipe['label_smoothing']}, class weighting "
+        f"`{recipe['class_weighting']}`, seed {seed}. Each clip has {recipe['copies']} "
+        "augmented versions besides the clean one; version v of a speaker's clips is one "
+        "virtual speaker: "
+    )
+    text += (
+        f"pitch, formants and speed shifted together by resampling, by up to "
+        f"+-{recipe['pitch_semitones']} semitones"
+    )
+    text += (
+        f", plus +-{recipe['pitch_jitter']} semitones per clip. White noise at "
+        f"{recipe['snr_db'][0]:.0f}-{recipe['snr_db'][1]:.0f} dB SNR with up to "
+        f"{recipe['max_lead_seconds']} s leading silence on {recipe['noise_probability']:.0%} "
+        "of the versions"
+    )
+    if tuple(recipe["tempo"]) != (1.0, 1.0):
+        text += f"; tempo changed by x{recipe['tempo'][0]}-x{recipe['tempo'][1]}, pitch kept"
+    if recipe["half_third"]:
+        text += (
+            f"; {recipe['half_third']:.0%} of the tone-3 versions cut at 45-70% of their "
+            "length, before the rise (the half third tone)"
+        )
+    return text + (
+        f". Each training example's speaker context is made of K other clips of the same "
+        f"virtual speaker: none for {recipe['context_none']:.0%} of the examples, else K "
+        f"log-uniform in 1-{recipe['context_max']}."
+    )
+
+
+__all__ = ["REPORT_NAME", "model_card", "recipe_text", "write_card"]

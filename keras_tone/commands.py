@@ -10,11 +10,15 @@ are shown, as one line each (`--debug` shows every warning).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import shlex
 import sys
 import warnings
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the command that `args` names (`args.command`); return the exit status."""
     handler = {
         "predict": predict,
+        "check": check,
         "plot": plot,
         "doctor": doctor,
         "train": train,
@@ -78,14 +83,14 @@ def _configure_devices(args: argparse.Namespace) -> None:
         error_line(f"{args.prefix}: warning: {error}")
 
 
-def _load(args: argparse.Namespace) -> Any:
+def _load(args: argparse.Namespace, *, speaker_context: bool = False) -> Any:
     """The model that `--weights` names, on the devices `--gpu-memory-limit` allows."""
     from keras_tone import load_model
     from keras_tone.presets import list_presets
 
     _configure_devices(args)
     try:
-        return load_model(args.weights)
+        return load_model(args.weights, speaker_context=speaker_context)
     except (OSError, ValueError) as error:
         message = " ".join(str(error).split()).rstrip(".")
         raise CommandError(
@@ -100,90 +105,210 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def predict(args: argparse.Namespace) -> int:
-    """`keras-tone predict`: one line per clip; unreadable files on stderr, exit 1."""
-    from keras_tone.inference import classify_files, find_audio_files
+    """`keras-tone predict`: one line per clip; files that get no tone on stderr, exit 1."""
+    from keras_tone.inference import (
+        MIN_VOICED_SECONDS,
+        find_audio_files,
+        predict_files,
+        speakers_by_folder,
+    )
+    from keras_tone.writers import PredictionWriter, format_for
 
+    output = None if args.output is None else Path(args.output)
+    try:
+        fmt = format_for(output, args.format) if output else args.format or "table"
+    except ValueError as error:
+        raise CommandError(f"{error} (--format)", EXIT_USAGE) from None
     files, problems = find_audio_files(args.paths)
     for path, message in problems:
         error_line(f"{args.prefix}: {path}: {message}")
     if not files:
         raise CommandError("no audio files to classify")
-    model = _load(args)
+    speakers = None
+    if args.speaker_context or args.speaker is not None:
+        speakers = [args.speaker] * len(files) if args.speaker else speakers_by_folder(files)
+        alone = sorted(s for s, n in Counter(speakers).items() if n == 1)
+        if alone:
+            error_line(
+                f"{args.prefix}: warning: no speaker context for {', '.join(alone)}: "
+                "one clip of the speaker only"
+            )
+    model = _load(args, speaker_context=speakers is not None)
     top = min(args.top, int(model.output_shape[-1]))
-    writer = _PredictionWriter(args.format, top, sys.stdout)
+    progress = not args.quiet and len(files) >= PROGRESS_MIN_FILES
+    results = predict_files(model, files, speakers=speakers, progress=progress)
     failed = len(problems)
-    bar = None
-    if not args.quiet and len(files) >= PROGRESS_MIN_FILES:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(files), unit="clip", desc="Classifying", file=sys.stderr)
-    try:
-        progress = None if bar is None else bar.update
-        for result in classify_files(model, files, top=top, progress=progress):
+    with _open_output(output) as stream:
+        array = output is not None and output.suffix.lower() == ".json"
+        writer = PredictionWriter(stream, fmt, top=top, array=array)
+        for result in results:
             if result.error is not None:
                 failed += 1
                 error_line(f"{args.prefix}: {result.path}: {result.error}")
+            elif not result.voiced:
+                failed += 1
+                error_line(
+                    f"{args.prefix}: {result.path}: no voiced speech "
+                    f"({result.voiced_seconds:.2f} s voiced; a tone needs at least "
+                    f"{MIN_VOICED_SECONDS:.2f} s), so no tone"
+                )
             else:
-                writer.write(str(result.path), result.guesses)
-    finally:
-        if bar is not None:
-            bar.close()
-    writer.close()
+                writer.write(result.path, result.top(top))
+        writer.close()
     if failed:
         error_line(f"{args.prefix}: {failed} of {len(files) + len(problems)} inputs failed")
         return EXIT_FAILED
     return EXIT_OK
 
 
-class _PredictionWriter:
-    """Writes one line per clip as an aligned table, JSON Lines or CSV."""
+@contextlib.contextmanager
+def _open_output(output: Path | None) -> Iterator[TextIO]:
+    if output is None:
+        yield sys.stdout
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        stream = output.open("w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise CommandError(f"cannot write {output}: {error.strerror}") from error
+    with stream:
+        yield stream
 
-    def __init__(self, fmt: str, top: int, stream: TextIO) -> None:
-        self.fmt, self.top, self.stream = fmt, top, stream
-        self.rows: list[list[str]] = []
-        if fmt == "csv":
-            import csv
 
-            self._csv = csv.writer(stream, lineterminator="\n")
-            header = ["file", "tone", "name", "probability"]
-            for k in range(2, top + 1):
-                header += [f"tone_{k}", f"name_{k}", f"probability_{k}"]
-            self._csv.writerow(header)
+# --------------------------------------------------------------------------- check
 
-    def write(self, name: str, guesses: list[tuple[int, str, float]]) -> None:
-        if self.fmt == "json":
-            tone, tone_name, probability = guesses[0]
-            record: dict[str, Any] = {
-                "file": name,
-                "tone": tone,
-                "name": tone_name,
-                "probability": round(probability, 6),
-            }
-            if self.top > 1:
-                record["top"] = [
-                    {"tone": t, "name": n, "probability": round(p, 6)} for t, n, p in guesses
-                ]
-            print(json.dumps(record, ensure_ascii=False), file=self.stream, flush=True)
-        elif self.fmt == "csv":
-            row: list[Any] = [name]
-            for tone, tone_name, probability in guesses:
-                row += [tone, tone_name, f"{probability:.6f}"]
-            self._csv.writerow(row)
-            self.stream.flush()
-        else:  # aligned once all widths are known
-            tone, tone_name, probability = guesses[0]
-            line = [name, str(tone), tone_name, f"{probability:.3f}"]
-            if self.top > 1:
-                line.append(", ".join(f"{t}: {p:.3f}" for t, _, p in guesses[1:]))
-            self.rows.append(line)
 
-    def close(self) -> None:
-        if self.fmt != "table" or not self.rows:
-            return
-        from keras_tone.reports import text_table
+def check(args: argparse.Namespace) -> int:
+    """`keras-tone check`: one word's expected against heard tones, one row per syllable."""
+    from keras_tone.scoring import write_textgrid
 
-        header = ["file", "tone", "name", "probability"] + (["next"] if self.top > 1 else [])
-        print(text_table(header, self.rows, numbers=False), file=self.stream)
+    if args.tier is not None and args.textgrid is None:
+        raise CommandError("--tier needs --textgrid", EXIT_USAGE)
+    intervals = _read_tier(args.textgrid, args.tier or "syllables")
+    expected = args.expect
+    if expected is None:
+        if not intervals:
+            raise CommandError(
+                "--expect PINYIN is required (or --textgrid with labels)", EXIT_USAGE
+            )
+        expected = " ".join(interval.label for interval in intervals)
+    _, _, result = _score_file(args, expected, boundaries=intervals)
+    if args.write_textgrid is not None:
+        output = Path(args.write_textgrid)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_textgrid(output, result, template=args.textgrid)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"cannot write {output}: {error}") from error
+    _write_score(args.file, result, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _read_tier(path: str | None, tier: str) -> list[Any] | None:
+    if path is None:
+        return None
+    from keras_tone.textgrid import read_intervals
+
+    try:
+        return read_intervals(path, tier)
+    except (OSError, ValueError) as error:
+        raise CommandError(str(error)) from error
+
+
+def _score_file(
+    args: argparse.Namespace, expected: str, *, boundaries: list[Any] | None = None
+) -> tuple[Any, int, dict]:
+    """`keras_tone.score` on `args.file` with `args.weights` and `args.hanzi`.
+
+    Returns:
+        `(waveform, its sampling rate, the score)`.
+    """
+    from keras_tone import load_audio, score
+    from keras_tone.pinyin import expected_tones
+    from keras_tone.tonenet import model_sample_rate
+
+    try:
+        expected_tones(expected, args.hanzi)  # a typing error fails before the model loads
+    except ValueError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"no such file: {args.file}")
+    model = _load(args, speaker_context=True)
+    rate = model_sample_rate(model)
+    try:
+        clip = load_audio(path, sample_rate=rate)
+        result = score(
+            clip,
+            expected,
+            sample_rate=rate,
+            hanzi=args.hanzi,
+            weights=model,
+            boundaries=boundaries,
+        )
+        return clip, rate, result
+    except (OSError, ValueError) as error:
+        from keras_tone.decoding import failure_reason
+
+        raise CommandError(f"{path}: {failure_reason(error)}") from error
+
+
+#: Columns of `check --format table` and `csv`: (header, key of a syllable's score).
+_CHECK_COLUMNS = (
+    ("syllable", "pinyin"),
+    ("hanzi", "hanzi"),
+    ("start", "start"),
+    ("end", "end"),
+    ("citation", "citation"),
+    ("expected", "expected"),
+    ("rule", "rule"),
+    ("heard", "heard"),
+    ("probability", "probability"),
+    ("verdict", "verdict"),
+)
+
+
+def _write_score(name: str, result: dict, fmt: str, stream: TextIO) -> None:
+    """One JSON object, CSV rows, or an aligned table and a line for the word."""
+    if fmt == "json":
+        print(json.dumps({"file": name, **_rounded(result)}, ensure_ascii=False), file=stream)
+        return
+
+    def cell(syllable: dict, key: str) -> str:
+        value = syllable[key]
+        if value is None:
+            return "" if fmt == "csv" else "-"
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    syllables = result["syllables"]
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(stream, lineterminator="\n")
+        tones = [f"p_tone{t}" for t in range(1, result["classes"] + 1)]
+        writer.writerow(["file", *(header for header, _ in _CHECK_COLUMNS), *tones])
+        for syllable in syllables:
+            probabilities = [f"{p:.6f}" for p in syllable["probabilities"]]
+            writer.writerow([name, *(cell(syllable, k) for _, k in _CHECK_COLUMNS), *probabilities])
+        return
+    from keras_tone.reports import text_table
+
+    rows = [[cell(syllable, key) for _, key in _CHECK_COLUMNS] for syllable in syllables]
+    print(text_table([header for header, _ in _CHECK_COLUMNS], rows, numbers=False), file=stream)
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in result["counts"].items() if n)
+    word = " ".join(filter(None, [result["hanzi"], result["pinyin"]]))
+    print(f"{name} ({word}): {result['verdict']} ({counts})", file=stream)
+
+
+def _rounded(value: Any, digits: int = 6) -> Any:
+    """`value` with every float rounded, for compact JSON."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {key: _rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item, digits) for item in value]
+    return value
 
 
 # --------------------------------------------------------------------------- plot, doctor
@@ -200,19 +325,32 @@ def plot(args: argparse.Namespace) -> int:
         ) from error
     from keras_tone import load_audio
     from keras_tone.config import SAMPLE_RATE
-    from keras_tone.plot import plot_clip
+    from keras_tone.plot import plot_clip, plot_word
+    from keras_tone.scoring import WORDS_PRESET
     from keras_tone.tonenet import model_sample_rate
 
     path = Path(args.file)
-    if not path.is_file():
-        raise CommandError(f"no such file: {args.file}")
-    model = None if args.weights.lower() == "none" else _load(args)
-    sample_rate = SAMPLE_RATE if model is None else model_sample_rate(model)
-    try:
-        clip = load_audio(path, sample_rate=sample_rate)
-    except (OSError, ValueError) as error:
-        raise CommandError(f"{path}: {error}") from error
-    figure = plot_clip(clip, sample_rate, model=model, title=path.name)
+    if args.weights is None:
+        args.weights = WORDS_PRESET if args.expect is not None else "blcu"
+    if args.expect is not None:
+        if args.weights.lower() == "none":
+            raise CommandError("--expect needs weights to hear the tones", EXIT_USAGE)
+        clip, sample_rate, result = _score_file(args, args.expect)
+        figure = plot_word(clip, sample_rate, result, title=path.name)
+    else:
+        if args.hanzi is not None:
+            raise CommandError("--hanzi needs --expect", EXIT_USAGE)
+        if not path.is_file():
+            raise CommandError(f"no such file: {args.file}")
+        model = None if args.weights.lower() == "none" else _load(args)
+        sample_rate = SAMPLE_RATE if model is None else model_sample_rate(model)
+        try:
+            clip = load_audio(path, sample_rate=sample_rate)
+        except (OSError, ValueError) as error:
+            from keras_tone.decoding import failure_reason
+
+            raise CommandError(f"{path}: {failure_reason(error)}") from error
+        figure = plot_clip(clip, sample_rate, model=model, title=path.name)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=120)
@@ -256,23 +394,34 @@ def train(args: argparse.Namespace) -> int:
     if args.tempo is not None and args.tempo[0] > args.tempo[1]:
         low, high = args.tempo
         raise CommandError(f"--tempo LOW HIGH needs LOW <= HIGH; received {low} {high}", EXIT_USAGE)
+    if len(args.seed) > 1 and not args.loso:
+        raise CommandError("several --seed values need --loso", EXIT_USAGE)
     manifests = _existing(args.manifests, "manifest")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
-    loso_report = _read_json(args.loso_report, "LOSO report")
-    from keras_tone import training
+    loso_report = _loso_report(args.loso_report)
+    from keras_tone import crossval, training
     from keras_tone.recipe import Recipe
     from keras_tone.reports import format_report
 
     _configure_devices(args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # folds, timings
-    options: dict[str, Any] = {"classes": args.classes, "seed": args.seed}
+    recipe = Recipe(
+        mixed_precision={"auto": None, "float32": False, "bfloat16": True}[args.precision]
+    )
+    if args.tempo is not None:
+        recipe = replace(recipe, tempo=tuple(args.tempo))
+    options: dict[str, Any] = {
+        "classes": args.classes,
+        "recipe": recipe,
+        "exclude_speakers": args.exclude,
+        "command": [" ".join(["keras-tone", *map(shlex.quote, args.argv)])],
+    }
     for key, value in (
         ("epochs", args.epochs),
         ("batch_size", args.batch_size),
         ("neutral_speakers", args.neutral_from),
         ("class_weighting", args.class_weighting),
-        ("recipe", None if args.tempo is None else Recipe(tempo=tuple(args.tempo))),
     ):
         if value is not None:
             options[key] = value
@@ -281,8 +430,9 @@ def train(args: argparse.Namespace) -> int:
             options["speakers"] = args.speakers
         if args.classes == 5:
             options["compare_classes"] = 4
-        report = training.cross_validate(manifests, args.output, **options)
+        report = crossval.cross_validate(manifests, args.output, seeds=args.seed, **options)
     else:
+        options["seed"] = args.seed[0]
         for key, value in (
             ("name", args.name),
             ("data_licences", licences),
@@ -299,19 +449,31 @@ def train(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     """`keras-tone evaluate`: score weights on manifests; unreadable clips on stderr."""
     from keras_tone.evaluation import evaluate as evaluate_model
+    from keras_tone.evaluation import manifests_are_words
     from keras_tone.reports import format_report
 
     manifests = _existing(args.manifests, "manifest")
-    model = _load(args)
-    options = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    try:
+        words = manifests_are_words(manifests)
+    except ValueError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    # Syllables of words are classified with their word's other syllables as context.
+    model = _load(args, speaker_context=args.speaker_context or words)
+    options: dict[str, Any] = {"speaker_context": args.speaker_context}
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
     report = evaluate_model(model, manifests, **options)
     for clip in report.get("unreadable", []):
         error_line(f"{args.prefix}: {clip['path']}: {clip['reason']}")
-    if report.get("unreadable"):
-        scored = report["overall"]["clips"]
+    unreadable, scored = len(report.get("unreadable", [])), report["overall"]["clips"]
+    if unreadable and words:
         error_line(
-            f"{args.prefix}: {len(report['unreadable'])} clips could not be read and are not "
-            f"scored ({scored} are)"
+            f"{args.prefix}: {unreadable} words could not be read or cut into syllables and "
+            f"are not scored ({scored} syllables are)"
+        )
+    elif unreadable:
+        error_line(
+            f"{args.prefix}: {unreadable} clips could not be read and are not scored ({scored} are)"
         )
     print(format_report(report))
     if args.json:
@@ -328,10 +490,28 @@ def card(args: argparse.Namespace) -> int:
         raise CommandError(f"no report.json in {preset} (is it a folder written by train?)")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
-    from keras_tone.cards import write_card
+    loso_report = _loso_report(args.loso_report)
+    from keras_tone.cards import REPORT_NAME, write_card
 
+    if loso_report is not None:
+        report = json.loads((preset / REPORT_NAME).read_text())
+        report["loso"] = loso_report
+        (preset / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
     print(write_card(preset, name=args.name, data_licences=licences, notes=notes))
     return EXIT_OK
+
+
+def _loso_report(paths: Sequence[str] | None) -> dict | None:
+    """The `--loso-report` files as one report (several runs joined)."""
+    if paths is None:
+        return None
+    reports = [_read_json(path, "LOSO report") for path in paths]
+    from keras_tone.crossval import merge_reports
+
+    try:
+        return merge_reports(reports)
+    except (KeyError, ValueError) as error:
+        raise CommandError(f"--loso-report: {error}", EXIT_USAGE) from None
 
 
 def _existing(paths: Sequence[str], what: str) -> list[str]:

@@ -30,13 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from keras_tone import labels
+from keras_tone import dsp, labels
 
 #: The front end that this keras_tone builds. Bumped whenever the layers of
 #: the front end compute something else for the same settings, so a preset
 #: trained on an older front end is refused instead of loading into features
 #: it never saw.
-FRONT_END_VERSION = 1
+FRONT_END_VERSION = 2
 
 #: The sampling rate of ToneNet's defaults and pretrained presets, in Hz.
 SAMPLE_RATE = 16000
@@ -66,7 +66,11 @@ class SyllableConfig:
     """Silence trimming, loudness and length (`keras_tone.layers.SyllableNormalization`).
 
     Attributes:
-        duration: length of the normalised syllable, in seconds.
+        duration: the time span of the image, in seconds: a syllable up to
+            this long keeps its frames (the rest is silence).
+        max_duration: a longer syllable, up to this long, has its frames
+            resampled in time to fit `duration` (so its end is seen); beyond
+            it, it is cut.
         top_db: frames more than this far below the loudest frame are silence.
         target_rms_db: RMS level of the syllable after scaling, in dBFS.
         frame_length: analysis frame of the silence decision, in samples.
@@ -74,6 +78,7 @@ class SyllableConfig:
     """
 
     duration: float = 1.0
+    max_duration: float = 2.0
     top_db: float = 25.0
     target_rms_db: float = -20.0
     frame_length: int = 512
@@ -102,27 +107,70 @@ class LogMelConfig:
 
 
 @dataclass(frozen=True)
+class PitchConfig:
+    """Pitch salience and histograms (`keras_tone.layers.PitchSalience`, `PitchHistogram`).
+
+    The salience uses the log-mel's frames (`n_fft`, `hop_length`), so the two
+    images of a syllable are aligned in time.
+
+    Attributes:
+        fmin: lowest F0 candidate in Hz.
+        fmax: highest F0 candidate in Hz.
+        step: candidate spacing in semitones.
+        harmonics: harmonics summed per candidate.
+        decay: weight ratio of successive harmonics.
+        compression: exponent applied to the power spectrum.
+        min_frequency: lowest spectrum frequency summed, in Hz.
+        max_frequency: highest spectrum frequency summed, in Hz.
+        floor: salience below which a frame does not vote in a histogram.
+    """
+
+    fmin: float = 50.0
+    fmax: float = 600.0
+    step: float = 0.5
+    harmonics: int = 12
+    decay: float = 0.84
+    compression: float = 0.25
+    min_frequency: float = 75.0
+    max_frequency: float = 3700.0
+    floor: float = 0.15
+
+    def candidates(self) -> int:
+        """The number of F0 candidates."""
+        return len(dsp.pitch_candidates(self.fmin, self.fmax, self.step))
+
+
+@dataclass(frozen=True)
 class FrontEndConfig:
-    """The front end, in the order it runs: high-pass, syllable, log-mel."""
+    """The front end, in the order it runs: high-pass, syllable, log-mel and pitch."""
 
     highpass: HighPassConfig = field(default_factory=HighPassConfig)
     syllable: SyllableConfig = field(default_factory=SyllableConfig)
     log_mel: LogMelConfig = field(default_factory=LogMelConfig)
+    pitch: PitchConfig = field(default_factory=PitchConfig)
 
 
 @dataclass(frozen=True)
 class ArchitectureConfig:
-    """The CNN over the log-mel image.
+    """The CNNs over the log-mel image and the relative pitch image.
 
     Attributes:
         block_filters: filters of each convolution block (two 3x3 convolutions).
         block_pools: max-pooling size (frames, mel bands) after each block.
+        pitch_window: candidates kept on each side of the speaker's median
+            pitch in the relative pitch image (`keras_tone.layers.RelativePitch`).
+        pitch_filters: filters of each convolution block over the relative
+            pitch image (each followed by 2x2 max pooling).
+        pitch_units: units of the dense layer after the pitch blocks.
         dense_units: units of the hidden layer of the top.
         dropout: dropout rate before the classifier.
     """
 
     block_filters: tuple[int, ...] = (16, 32, 64)
     block_pools: tuple[tuple[int, int], ...] = ((1, 2), (2, 2), (2, 2))
+    pitch_window: int = 36
+    pitch_filters: tuple[int, ...] = (16, 32, 32)
+    pitch_units: int = 64
     dense_units: int = 128
     dropout: float = 0.3
 
@@ -180,11 +228,18 @@ class ToneNetConfig:
                 f"(fmax {fmax:.0f} Hz). Received: sample_rate={self.sample_rate}"
             )
 
+    def frames(self) -> int:
+        """Frames of the images the front end makes (`duration` at the log-mel's hop)."""
+        samples = round(self.front_end.syllable.duration * self.sample_rate)
+        return 1 + samples // self.front_end.log_mel.hop_length
+
     def feature_shape(self) -> tuple[int, int]:
         """`(frames, n_mels)` of the log-mel image that the front end makes."""
-        samples = round(self.front_end.syllable.duration * self.sample_rate)
-        log_mel = self.front_end.log_mel
-        return (1 + samples // log_mel.hop_length, log_mel.n_mels)
+        return (self.frames(), self.front_end.log_mel.n_mels)
+
+    def pitch_shape(self) -> tuple[int, int]:
+        """`(frames, candidates)` of the pitch salience image that the front end makes."""
+        return (self.frames(), self.front_end.pitch.candidates())
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain JSON data: `{"model": "ToneNet", <field>: ...}`."""
@@ -328,6 +383,7 @@ __all__ = [
     "HighPassConfig",
     "SAMPLE_RATE",
     "LogMelConfig",
+    "PitchConfig",
     "SyllableConfig",
     "ToneNetConfig",
     "default_class_names",

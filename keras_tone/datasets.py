@@ -6,7 +6,7 @@ A corpus folder holds audio files and a `manifest.csv` with the columns
 
 * `read_manifest(path)` parses and checks one manifest.
 * `load_corpus(manifests, ...)` decodes every clip once
-  (`keras_tone.load_audio`: mono, resampled, float32), caches the decoded
+  (`keras_tone.load_audio`: libsndfile, mono, resampled, float32), caches the decoded
   arrays per manifest and sampling rate, and returns a `Corpus` of waveforms
   and labels. Clips that cannot be decoded are left out and listed in
   `Corpus.unreadable`, with the reason.
@@ -24,9 +24,10 @@ import csv
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,9 +99,57 @@ class Corpus:
             unreadable=list(self.unreadable),
         )
 
+    def concatenate(self, other: Corpus) -> Corpus:
+        """This corpus and `other` (same sampling rate and classes), one after the other."""
+        if (other.sample_rate, other.classes) != (self.sample_rate, self.classes):
+            raise ValueError(
+                "Only corpora of one sampling rate and number of classes can be joined. "
+                f"Received: ({self.sample_rate}, {self.classes}) and "
+                f"({other.sample_rate}, {other.classes})"
+            )
+        return Corpus(
+            waveforms=[*self.waveforms, *other.waveforms],
+            **{
+                name: np.concatenate([getattr(self, name), getattr(other, name)])
+                for name in ("labels", "tones", "speakers", "sexes", "syllables", "paths")
+            },
+            sample_rate=self.sample_rate,
+            classes=self.classes,
+            unreadable=[*self.unreadable, *other.unreadable],
+        )
+
     def speaker_names(self) -> list[str]:
         """The speakers in the order they first appear."""
         return list(dict.fromkeys(self.speakers.tolist()))
+
+
+def csv_records(
+    path: Path, columns: Sequence[str], *, kind: str, hint: str = ""
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """`(line number, {column: stripped value})` for each row of a manifest CSV.
+
+    Raises `FileNotFoundError` naming `kind` when there is no file, and
+    `ValueError` naming the missing columns (plus `hint`, when given a header
+    of another kind) before any row is read.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No {kind.lower()} at {str(path)!r}. A {kind.lower()} is a CSV file with the "
+            f"columns {','.join(columns)}."
+        )
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.strip() for name in (reader.fieldnames or [])]
+        missing = [column for column in columns if column not in header]
+        if missing:
+            raise ValueError(
+                f"{kind} {str(path)!r} lacks the column(s) {', '.join(missing)}; "
+                f"expected the header {','.join(columns)}. "
+                f"Received: header={','.join(header) or '(empty file)'}{hint}"
+            )
+        reader.fieldnames = header
+        for record in reader:
+            yield reader.line_num, {key: (record.get(key) or "").strip() for key in columns}
 
 
 def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
@@ -119,46 +168,29 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
             that is not 1-5 (the message names the file and line).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No manifest at {str(path)!r}. A manifest is a CSV file with the "
-            f"columns {','.join(MANIFEST_COLUMNS)}."
-        )
     rows: list[ManifestRow] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in (reader.fieldnames or [])]
-        missing = [column for column in MANIFEST_COLUMNS if column not in header]
-        if missing:
+    for line, values in csv_records(path, MANIFEST_COLUMNS, kind="Manifest"):
+        empty = [key for key in ("path", "tone", "speaker") if not values[key]]
+        if empty:
+            raise ValueError(f"Manifest {str(path)!r}, line {line}: empty {', '.join(empty)}.")
+        try:
+            tone = int(values["tone"])
+        except ValueError:
+            tone = -1
+        if not 1 <= tone <= 5:
             raise ValueError(
-                f"Manifest {str(path)!r} lacks the column(s) {', '.join(missing)}; "
-                f"expected the header {','.join(MANIFEST_COLUMNS)}. "
-                f"Received: header={','.join(header) or '(empty file)'}"
+                f"Manifest {str(path)!r}, line {line}: tone must be 1-4, or 5 for "
+                f"the neutral tone. Received: tone={values['tone']!r}"
             )
-        reader.fieldnames = header
-        for line, record in enumerate(reader, start=2):
-            values = {key: (record.get(key) or "").strip() for key in MANIFEST_COLUMNS}
-            empty = [key for key in ("path", "tone", "speaker") if not values[key]]
-            if empty:
-                raise ValueError(f"Manifest {str(path)!r}, line {line}: empty {', '.join(empty)}.")
-            try:
-                tone = int(values["tone"])
-            except ValueError:
-                tone = -1
-            if not 1 <= tone <= 5:
-                raise ValueError(
-                    f"Manifest {str(path)!r}, line {line}: tone must be 1-4, or 5 for "
-                    f"the neutral tone. Received: tone={values['tone']!r}"
-                )
-            rows.append(
-                ManifestRow(
-                    path=(path.parent / values["path"]).resolve(),
-                    syllable=values["syllable"],
-                    tone=tone,
-                    speaker=values["speaker"],
-                    sex=values["sex"],
-                )
+        rows.append(
+            ManifestRow(
+                path=(path.parent / values["path"]).resolve(),
+                syllable=values["syllable"],
+                tone=tone,
+                speaker=values["speaker"],
+                sex=values["sex"],
             )
+        )
     return rows
 
 
@@ -220,7 +252,7 @@ def load_corpus(
     unreadable: list[tuple[str, str]] = []
     for manifest in manifests:
         rows = read_manifest(manifest)
-        decoded, errors = _load_cached(manifest, rows, sample_rate, cache, progress)
+        decoded, errors = decode_cached(manifest, rows, sample_rate, cache, progress)
         skipped = 0
         for row, waveform, error in zip(rows, decoded, errors, strict=True):
             if error:
@@ -268,10 +300,15 @@ def cache_path(manifest: str | os.PathLike, sample_rate: int, cache_dir: str | o
     return Path(cache_dir) / name
 
 
-def _load_cached(
-    manifest: Path, rows: list[ManifestRow], sample_rate: int, cache: Path, progress: bool
+def decode_cached(
+    manifest: Path, rows: Sequence[Any], sample_rate: int, cache: Path, progress: bool
 ) -> tuple[list[np.ndarray], list[str]]:
-    """Each row's waveform and decoding error (`""` when it decoded), from the cache if there."""
+    """Each row's waveform and decoding error (`""` when it decoded), from the cache if there.
+
+    The decoding and its cache behind `load_corpus`, for any manifest whose
+    rows have a `path` (`ManifestRow`, `keras_tone.words.WordRow`): one
+    `.npz` file per manifest and rate in `cache` (`cache_path`).
+    """
     target = cache_path(manifest, sample_rate, cache)
     if target.is_file():
         try:
@@ -291,8 +328,9 @@ def _load_cached(
                 f"Manifest {str(manifest)!r} lists {str(row.path)!r}, which does not exist."
             )
     from keras_tone.audio import load_audio
+    from keras_tone.decoding import failure_reason
 
-    iterator: Iterable[ManifestRow] = rows
+    iterator: Iterable[Any] = rows
     if progress:
         from tqdm.auto import tqdm
 
@@ -302,7 +340,7 @@ def _load_cached(
         try:
             waveform, error = load_audio(row.path, sample_rate=sample_rate), ""
         except (OSError, ValueError) as failure:
-            waveform, error = np.zeros(0, np.float32), " ".join(str(failure).split())
+            waveform, error = np.zeros(0, np.float32), failure_reason(failure)
         decoded.append(waveform)
         errors.append(error)
 
@@ -321,7 +359,9 @@ __all__ = [
     "MANIFEST_COLUMNS",
     "ManifestRow",
     "cache_path",
+    "decode_cached",
     "default_cache_dir",
     "load_corpus",
+    "csv_records",
     "read_manifest",
 ]

@@ -120,4 +120,47 @@ def allow_growth_env() -> str | None:
     return os.environ.get(ALLOW_GROWTH_ENV)
 
 
-__all__ = ["ALLOW_GROWTH_ENV", "allow_growth_env", "configure_gpu_memory", "gpu_report"]
+def native_bfloat16() -> bool:
+    """Whether this machine computes bfloat16 natively, so mixed precision pays off.
+
+    True with a visible GPU of compute capability 8.0 or newer (Ampere and
+    later), or a CPU that reports AVX512-BF16 or AMX-BF16 (read from
+    `/proc/cpuinfo` on Linux); False otherwise. On a CPU without them,
+    TensorFlow emulates bfloat16 and a ToneNet training step was measured 8x
+    slower than in float32 (`benchmarks/bench_training.py` measures both).
+
+    Example:
+        >>> from keras_tone.devices import native_bfloat16
+        >>> isinstance(native_bfloat16(), bool)
+        True
+    """
+    gpus = gpu_report()
+    if gpus:
+        return all(
+            gpu["compute_capability"] is not None
+            and float(gpu["compute_capability"].split(".")[0]) >= 8
+            for gpu in gpus
+        )
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def cpu_flags() -> set[str]:
+    """The CPU feature flags in `/proc/cpuinfo` (an empty set where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+__all__ = [
+    "ALLOW_GROWTH_ENV",
+    "allow_growth_env",
+    "configure_gpu_memory",
+    "cpu_flags",
+    "gpu_report",
+    "native_bfloat16",
+]

@@ -1,4 +1,4 @@
-"""Pure-numpy signal-processing constants: windows, DFT, mel filterbank, DCT.
+"""Pure-numpy signal-processing constants: windows, DFT, mel filterbank, DCT, filters.
 
 The layers in `keras_tone.layers` build these matrices once, at construction,
 and embed them in the graph as constants. They follow librosa's conventions
@@ -207,8 +207,31 @@ def lifter_weights(n_mfcc: int, lifter: float) -> np.ndarray:
     return 1.0 + (lifter / 2.0) * np.sin(np.pi * np.arange(1, 1 + n_mfcc) / lifter)
 
 
+def lowpass_fir(*, sample_rate: int, cutoff_hz: float, taps: int) -> np.ndarray:
+    """Linear-phase FIR low-pass: a Hamming-windowed sinc with unit gain at DC.
+
+    Returns:
+        float64 array of shape `(taps,)`, symmetric, summing to 1.
+
+    Example:
+        >>> kernel = lowpass_fir(sample_rate=16000, cutoff_hz=3600.0, taps=63)
+        >>> kernel.shape, round(float(kernel.sum()), 12)
+        ((63,), 1.0)
+    """
+    if taps < 3 or taps % 2 == 0:
+        raise ValueError(f"taps must be an odd number >= 3. Received: taps={taps}")
+    if not 0 < cutoff_hz < sample_rate / 2:
+        raise ValueError(
+            f"cutoff_hz must be in (0, sample_rate / 2 = {sample_rate / 2}). "
+            f"Received: cutoff_hz={cutoff_hz}"
+        )
+    n = np.arange(taps) - (taps - 1) / 2
+    kernel = np.sinc(2.0 * cutoff_hz / sample_rate * n) * np.hamming(taps)
+    return kernel / kernel.sum()
+
+
 def highpass_fir(*, sample_rate: int, cutoff_hz: float, taps: int) -> np.ndarray:
-    """Linear-phase FIR high-pass: a delta minus a Hamming-windowed sinc low-pass.
+    """Linear-phase FIR high-pass: a delta minus `lowpass_fir`.
 
     Returns:
         float64 array of shape `(taps,)`, symmetric, unit gain at Nyquist and
@@ -219,16 +242,7 @@ def highpass_fir(*, sample_rate: int, cutoff_hz: float, taps: int) -> np.ndarray
         >>> kernel.shape, bool(abs(kernel.sum()) < 1e-9)
         ((1023,), True)
     """
-    if taps < 3 or taps % 2 == 0:
-        raise ValueError(f"taps must be an odd number >= 3. Received: taps={taps}")
-    if not 0 < cutoff_hz < sample_rate / 2:
-        raise ValueError(
-            f"cutoff_hz must be in (0, sample_rate / 2 = {sample_rate / 2}). "
-            f"Received: cutoff_hz={cutoff_hz}"
-        )
-    n = np.arange(taps) - (taps - 1) / 2
-    lowpass = np.sinc(2.0 * cutoff_hz / sample_rate * n) * np.hamming(taps)
-    kernel = -lowpass / lowpass.sum()
+    kernel = -lowpass_fir(sample_rate=sample_rate, cutoff_hz=cutoff_hz, taps=taps)
     kernel[(taps - 1) // 2] += 1.0
     return kernel
 
@@ -251,3 +265,111 @@ def polyphase_kernel(kernel: np.ndarray, phases: int) -> np.ndarray:
     index = phases * j + s - r
     index = np.where((index >= 0) & (index < taps), index, taps)
     return np.append(kernel, 0.0)[index]
+
+
+def pitch_candidates(fmin: float, fmax: float, step: float) -> np.ndarray:
+    """F0 candidates from `fmin` up to `fmax` Hz, `step` semitones apart.
+
+    Example:
+        >>> pitch_candidates(100.0, 200.0, 6.0).round(1)
+        array([100. , 141.4, 200. ])
+    """
+    if not 0 < fmin < fmax:
+        raise ValueError(f"Expected 0 < fmin < fmax. Received: fmin={fmin}, fmax={fmax}")
+    if step <= 0:
+        raise ValueError(f"step must be positive. Received: step={step}")
+    count = int(np.floor(12.0 / step * np.log2(fmax / fmin) + 1e-9)) + 1
+    return fmin * 2.0 ** (np.arange(count) * step / 12.0)
+
+
+def subharmonic_matrix(
+    *,
+    sample_rate: int,
+    n_fft: int,
+    bins: np.ndarray,
+    candidates: np.ndarray,
+    harmonics: int,
+    decay: float,
+) -> np.ndarray:
+    """Subharmonic summation (Hermes, 1988) as a matrix over DFT bins.
+
+    `spectrum @ matrix` gives, for each F0 candidate `f`, the sum over
+    harmonics `h = 1 .. harmonics` of `decay ** (h - 1) * spectrum(h * f)`,
+    the spectrum read between bins by linear interpolation. Harmonics outside
+    `bins` add nothing. A voiced frame's true F0 collects its harmonics at
+    the largest weights; its subharmonics and octave-up candidates collect
+    fewer, with smaller weights.
+
+    Args:
+        sample_rate: sampling rate in Hz.
+        n_fft: DFT size.
+        bins: the consecutive DFT bin indices of `spectrum`'s columns.
+        candidates: F0 candidates in Hz (`pitch_candidates`).
+        harmonics: harmonics summed per candidate.
+        decay: weight ratio of successive harmonics, in (0, 1].
+
+    Returns:
+        float64 array of shape `(len(bins), len(candidates))`.
+
+    Example:
+        >>> m = subharmonic_matrix(sample_rate=16000, n_fft=1024, bins=np.arange(5, 237),
+        ...                        candidates=pitch_candidates(50.0, 600.0, 0.5),
+        ...                        harmonics=12, decay=0.84)
+        >>> m.shape
+        (232, 87)
+    """
+    bins = np.asarray(bins)
+    first, last = int(bins[0]), int(bins[-1])
+    order = np.arange(1, harmonics + 1)
+    position = np.outer(candidates, order) * n_fft / sample_rate  # [candidates, harmonics]
+    lower = np.floor(position).astype(int)
+    fraction = position - lower
+    weight = decay ** (order - 1)[None, :]
+    matrix = np.zeros((bins.size, len(candidates)))
+    column = np.broadcast_to(np.arange(len(candidates))[:, None], position.shape)
+    for offset, share in ((0, 1.0 - fraction), (1, fraction)):
+        index = lower + offset
+        inside = (index >= first) & (index <= last)
+        np.add.at(matrix, (index[inside] - first, column[inside]), (weight * share)[inside])
+    return matrix
+
+
+def autocorrelation_matrix(n_fft: int, lags: np.ndarray) -> np.ndarray:
+    """Wiener-Khinchin as a matrix: power spectrum (one-sided) to autocorrelation.
+
+    For a frame `x` zero-padded to `n_fft` samples, `power = abs(rfft(x)) ** 2`
+    and `power @ autocorrelation_matrix(n_fft, lags)` is
+    `[sum(x[:len(x) - t] * x[t:]) for t in lags]`, the linear autocorrelation,
+    as long as `len(x) + max(lags) <= n_fft` (no wrap-around). Bins 1 to
+    `n_fft / 2 - 1` count twice, for their negative-frequency twins.
+
+    Returns:
+        float64 array of shape `(n_fft // 2 + 1, len(lags))`.
+
+    Example:
+        >>> x = np.array([1.0, 2.0, 3.0])
+        >>> power = np.abs(np.fft.rfft(x, 8)) ** 2
+        >>> np.round(power @ autocorrelation_matrix(8, np.arange(3)), 6)
+        array([14.,  8.,  3.])
+    """
+    k = np.arange(n_fft // 2 + 1)
+    twice = np.where((k == 0) | (k == n_fft // 2), 1.0, 2.0)
+    phase = 2.0 * np.pi * ((k[:, None] * np.asarray(lags)[None, :]) % n_fft) / n_fft
+    return np.cos(phase) * twice[:, None] / n_fft
+
+
+def band_matrix(n_bins: int, bands: int) -> np.ndarray:
+    """0/1 matrix summing `n_bins` frequency bins into `bands` bands of equal width.
+
+    Returns:
+        float64 array of shape `(n_bins, bands)`; bin `k` falls in band
+        `min(k * bands // (n_bins - 1), bands - 1)` (the last bin, Nyquist,
+        joins the last band).
+
+    Example:
+        >>> band_matrix(5, 2).T
+        array([[1., 1., 0., 0., 0.],
+               [0., 0., 1., 1., 1.]])
+    """
+    band = np.minimum(np.arange(n_bins) * bands // (n_bins - 1), bands - 1)
+    return (band[:, None] == np.arange(bands)[None, :]).astype(np.float64)

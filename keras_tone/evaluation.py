@@ -4,20 +4,36 @@
 manifests, per speaker, per sex and overall. Clips that cannot be decoded
 are left out and listed in the report with the reason, so one broken file
 does not stop an evaluation.
+
+Word manifests (`path,hanzi,pinyin,surface,speaker,sex`, told apart by their
+header) are scored syllable by syllable against their surface tones: each
+recording is cut into the syllables of its pinyin, and each syllable is
+classified with the other syllables of its word as its context
+(`classify_syllables`), as `keras_tone.score` does for one word. The report
+adds accuracy per position in the word, on the syllables whose surface tone
+differs from the citation tone (tone sandhi), and on whole words
+(`word_evaluation_report`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from keras_tone import labels
 from keras_tone._keras import keras
 from keras_tone.audio import pad_batch
+from keras_tone.context import leave_one_out, pitch_histograms
 from keras_tone.tonenet import WeightsHandle, load_model, model_sample_rate
+
+if TYPE_CHECKING:
+    from keras_tone.words import WordCorpus
+
+#: The speaker contexts that cross-validation measures: clips of the speaker per context.
+CONTEXT_SIZES: dict[str, int | None] = {"k1": 1, "k5": 5, "k20": 20, "all": None}
 
 
 def metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> dict:
@@ -37,6 +53,12 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> dict:
     """
     confusion = np.zeros((classes, classes), np.int64)
     np.add.at(confusion, (y_true, y_pred), 1)
+    return metrics_from_confusion(confusion, classes)
+
+
+def metrics_from_confusion(confusion: np.ndarray, classes: int) -> dict:
+    """The metrics dict of `metrics` from a confusion matrix (rows: true class)."""
+    confusion = np.asarray(confusion, np.int64).reshape(classes, classes)
     support = confusion.sum(axis=1)
     predicted = confusion.sum(axis=0)
     diagonal = np.diag(confusion)
@@ -44,26 +66,131 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> dict:
         recall = np.where(support > 0, diagonal / np.maximum(support, 1), np.nan)
         precision = np.where(predicted > 0, diagonal / np.maximum(predicted, 1), np.nan)
     return {
-        "clips": int(len(y_true)),
-        "accuracy": float(diagonal.sum() / max(len(y_true), 1)),
+        "clips": int(support.sum()),
+        "accuracy": float(diagonal.sum() / max(int(support.sum()), 1)),
         "precision": [None if np.isnan(v) else float(v) for v in precision],
         "recall": [None if np.isnan(v) else float(v) for v in recall],
         "confusion": confusion.tolist(),
     }
 
 
-def predict_corpus(model: keras.Model, corpus: Any, *, batch_size: int = 64) -> np.ndarray:
+def predict_corpus(
+    model: keras.Model,
+    corpus: Any,
+    *,
+    contexts: np.ndarray | None = None,
+    batch_size: int = 64,
+) -> np.ndarray:
     """Class probabilities of every clip of a corpus, through the waveform model.
 
     Clips are batched by length, so little padding goes through the model.
+    With `contexts` (`[clips, candidates]`), `model` takes the speaker
+    context as its second input (`ToneNet(..., speaker_context=True)`).
     """
-    order = np.argsort([len(w) for w in corpus.waveforms], kind="stable")
-    probs = np.zeros((len(corpus), int(model.output_shape[-1])), np.float32)
+    return predict_clips(model, corpus.waveforms, contexts=contexts, batch_size=batch_size)
+
+
+def predict_clips(
+    model: keras.Model,
+    waveforms: Sequence[np.ndarray],
+    *,
+    contexts: np.ndarray | None = None,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Class probabilities `[clips, classes]` of 1-D float32 waveforms at the model's rate.
+
+    Clips are batched by length, so little padding goes through the model.
+    With `contexts` (`[clips, candidates]`), `model` takes the speaker
+    context as its second input.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone import ToneNet
+        >>> from keras_tone.evaluation import predict_clips
+        >>> clips = [np.random.default_rng(n).normal(0, 0.1, n).astype("float32")
+        ...          for n in (4000, 8000, 6000)]
+        >>> predict_clips(ToneNet(weights=None), clips).shape
+        (3, 4)
+    """
+    order = np.argsort([len(w) for w in waveforms], kind="stable")
+    probs = np.zeros((len(waveforms), int(model.output_shape[-1])), np.float32)
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size]
-        batch, _ = pad_batch([corpus.waveforms[i] for i in index])
-        probs[index] = np.asarray(model(batch, training=False))
+        batch, _ = pad_batch([waveforms[i] for i in index])
+        inputs = batch if contexts is None else [batch, contexts[index]]
+        probs[index] = np.asarray(model(inputs, training=False))
     return probs
+
+
+def classify_syllables(
+    model: keras.Model,
+    clips: Sequence[np.ndarray],
+    groups: Sequence[Any] | np.ndarray,
+    *,
+    extra_context: np.ndarray | None = None,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Class probabilities of syllables, each with the other syllables of its group as context.
+
+    The context of a syllable is the sum of the pitch histograms of the
+    other syllables with the same group (`keras_tone.context.leave_one_out`):
+    group by word, and the model hears where a syllable lies in the pitch
+    range of its word; group by speaker, and of all the speaker's words.
+
+    Args:
+        model: a waveform ToneNet with the `"speaker_context"` input
+            (`keras_tone.load_model(handle, speaker_context=True)`).
+        clips: 1-D float32 syllable waveforms at the model's rate.
+        groups: one label per clip (a word index, a speaker name).
+        extra_context: added to every context: `[P]`, or `[clips, P]`
+            (e.g. `keras_tone.speaker_context` of other recordings).
+        batch_size: clips per forward pass.
+
+    Returns:
+        float32 `[clips, classes]`.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone import ToneNet
+        >>> from keras_tone.evaluation import classify_syllables
+        >>> clips = [np.random.default_rng(n).normal(0, 0.1, 4000).astype("float32")
+        ...          for n in range(3)]
+        >>> model = ToneNet(weights=None, speaker_context=True)
+        >>> classify_syllables(model, clips, groups=[0, 0, 1]).shape
+        (3, 4)
+    """
+    contexts = leave_one_out(pitch_histograms(clips, model=model, batch_size=batch_size), groups)
+    if extra_context is not None:
+        contexts = contexts + np.asarray(extra_context, np.float32)
+    return predict_clips(model, clips, contexts=contexts, batch_size=batch_size)
+
+
+def sampled_contexts(
+    histograms: np.ndarray, speakers: np.ndarray, size: int | None, *, seed: int = 0
+) -> np.ndarray:
+    """For each clip, the speaker context of `size` random other clips of its speaker.
+
+    `size=None` takes all the other clips (`keras_tone.context.leave_one_out`);
+    a speaker with fewer other clips gives all it has.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.evaluation import sampled_contexts
+        >>> h = np.eye(4, dtype="float32")
+        >>> sampled_contexts(h, np.array(["a"] * 4), 2).sum(axis=1).tolist()
+        [2.0, 2.0, 2.0, 2.0]
+    """
+    if size is None:
+        return leave_one_out(histograms, speakers)
+    rng = np.random.default_rng([seed, size])
+    out = np.zeros_like(histograms)
+    for speaker in np.unique(speakers):
+        members = np.flatnonzero(speakers == speaker)
+        for position, clip in enumerate(members):
+            others = np.delete(members, position)
+            chosen = rng.choice(others, size=min(size, others.size), replace=False)
+            out[clip] = histograms[chosen].sum(axis=0)
+    return out
 
 
 def evaluate(
@@ -72,6 +199,7 @@ def evaluate(
     *,
     batch_size: int = 64,
     cache_dir: str | os.PathLike | None = None,
+    speaker_context: bool = False,
 ) -> dict:
     """Accuracy, per-tone precision/recall and confusion matrix, per speaker and overall.
 
@@ -83,22 +211,48 @@ def evaluate(
             is evaluated on tones 1-4 only; a 5-class model on all five.
         batch_size: clips per forward pass.
         cache_dir: decoded-audio cache (see `keras_tone.datasets.load_corpus`).
+        speaker_context: give each clip the speaker context of the other
+            clips of its speaker (the manifests' `speaker` column); the model
+            must have been trained for it (every keras_tone 0.2 preset is).
+
+    Word manifests (`keras_tone.words`; all the manifests must be of one
+    kind) are scored per syllable against their `surface` tones. Each
+    recording is cut into the syllables of its pinyin
+    (`keras_tone.segmentation.segment`), and each syllable gets the other
+    syllables of its word as its context (the model must take one:
+    `speaker_context=True` is implied); with `speaker_context`, the
+    syllables of the speaker's other words too. A 4-class model leaves the
+    neutral-tone syllables unscored (they still serve as context).
 
     Returns:
         `{"kind": "evaluate", "classes", "class_names", "overall": metrics,
         "per_speaker": {speaker: metrics}, "per_sex": {sex: metrics},
         "unreadable": [{"path", "reason"}, ...]}`; each metrics dict is what
-        `metrics` returns. The unreadable clips are not scored.
+        `metrics` returns. The unreadable clips are not scored. For word
+        manifests, the metrics count syllables, and the report adds
+        `"per_position"`, `"sandhi"`, `"words"` and `"neutral_not_scored"`
+        (`word_evaluation_report`); a recording that cannot be decoded or cut
+        into its syllables is listed in `"unreadable"`.
 
     Raises:
-        ValueError: no clip of the manifests can be scored.
+        ValueError: no clip of the manifests can be scored, or the manifests
+            mix word and syllable manifests.
     """
     from keras_tone.datasets import load_corpus
 
-    model = load_model(weights)
+    manifests = as_list(manifests)
+    if manifests_are_words(manifests):
+        return _evaluate_words(
+            load_model(weights, speaker_context=True),
+            manifests,
+            batch_size=batch_size,
+            cache_dir=cache_dir,
+            speaker_context=speaker_context,
+        )
+    model = load_model(weights, speaker_context=speaker_context)
     classes = int(model.output_shape[-1])
     corpus = load_corpus(
-        as_list(manifests),
+        manifests,
         classes=classes,
         sample_rate=model_sample_rate(model),
         cache_dir=cache_dir,
@@ -109,8 +263,14 @@ def evaluate(
             "The manifests hold no clips that can be scored"
             + (f" ({len(corpus.unreadable)} could not be read)." if corpus.unreadable else ".")
         )
-    predicted = predict_corpus(model, corpus, batch_size=batch_size).argmax(axis=1)
-    return evaluation_report(corpus, predicted, classes)
+    contexts = None
+    if speaker_context:
+        histograms = pitch_histograms(corpus.waveforms, model=model)
+        contexts = leave_one_out(histograms, corpus.speakers)
+    probs = predict_corpus(model, corpus, contexts=contexts, batch_size=batch_size)
+    report = evaluation_report(corpus, probs.argmax(axis=1), classes)
+    report["speaker_context"] = speaker_context
+    return report
 
 
 def evaluation_report(corpus: Any, predicted: np.ndarray, classes: int) -> dict:
@@ -133,6 +293,129 @@ def evaluation_report(corpus: Any, predicted: np.ndarray, classes: int) -> dict:
     return report
 
 
+def manifests_are_words(manifests: str | os.PathLike | Iterable[str | os.PathLike]) -> bool:
+    """Whether the manifests are word manifests (by their header; `keras_tone.words`).
+
+    Raises:
+        FileNotFoundError: a manifest is missing.
+        ValueError: some are word manifests and some are not, or there are none.
+    """
+    from keras_tone.words import is_word_manifest
+
+    paths = as_list(manifests)
+    kinds = {path: is_word_manifest(path) for path in paths}
+    if not kinds:
+        raise ValueError("Received no manifests.")
+    if len(set(kinds.values())) > 1:
+        words = [path for path, is_words in kinds.items() if is_words]
+        raise ValueError(
+            "The manifests mix word manifests (path,hanzi,pinyin,surface,speaker,sex: "
+            f"{', '.join(words)}) with syllable manifests; evaluate them separately."
+        )
+    return next(iter(kinds.values()))
+
+
+def _evaluate_words(
+    model: keras.Model,
+    manifests: list[str],
+    *,
+    batch_size: int,
+    cache_dir: str | os.PathLike | None,
+    speaker_context: bool,
+) -> dict:
+    """`evaluate` on word manifests."""
+    from keras_tone.words import load_word_corpus
+
+    corpus = load_word_corpus(
+        manifests, sample_rate=model_sample_rate(model), cache_dir=cache_dir, progress=False
+    )
+    if len(corpus) == 0:
+        unreadable = corpus.syllables.unreadable
+        raise ValueError(
+            "The word manifests hold no recordings that can be scored"
+            + (f" ({len(unreadable)} could not be read or cut)." if unreadable else ".")
+        )
+    groups = corpus.syllables.speakers if speaker_context else corpus.word
+    probs = classify_syllables(model, corpus.syllables.waveforms, groups, batch_size=batch_size)
+    report = word_evaluation_report(corpus, probs.argmax(axis=1), int(model.output_shape[-1]))
+    report["speaker_context"] = speaker_context
+    return report
+
+
+def word_evaluation_report(corpus: WordCorpus, predicted: np.ndarray, classes: int) -> dict:
+    """The report of `evaluate` on word manifests, from the predicted class of each syllable.
+
+    Args:
+        corpus: the syllables and their words (`keras_tone.words.load_word_corpus`).
+        predicted: the predicted class index of each syllable (tone - 1).
+        classes: the model's classes; with 4, the syllables whose surface tone
+            is neutral are not scored, nor the words that hold one.
+
+    Returns:
+        `evaluation_report` of the scored syllables (labels: the surface
+        tones), plus `"per_position"` (`{"1": metrics, "2": ...}`, position
+        in the word), `"sandhi"` (`{"all": metrics, "3->2": metrics, ...}`
+        over the syllables whose surface tone differs from the citation
+        tone, all of them and per change; `{}` if there are none),
+        `"words"` (`{"words", "correct", "accuracy", "per_length":
+        {"2": {...}}, "per_speaker": {...}}`: a word is correct when every
+        syllable is) and `"neutral_not_scored"` (syllables, and words
+        holding one, left out by a 4-class model).
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.evaluation import word_evaluation_report
+        >>> from keras_tone.words import load_word_corpus
+        >>> corpus = load_word_corpus("words/manifest.csv")  # doctest: +SKIP
+        >>> report = word_evaluation_report(corpus, corpus.syllables.labels, 5)  # doctest: +SKIP
+        >>> sorted(report["sandhi"])  # doctest: +SKIP
+        ['1->2', '1->4', '3->2', '4->2', 'all']
+    """
+    syllables = corpus.syllables
+    predicted = np.asarray(predicted)
+    scored = syllables.tones <= classes
+    report = evaluation_report(syllables.select(scored), predicted[scored], classes)
+    labels = syllables.labels
+
+    def group_metrics(mask: np.ndarray) -> dict:
+        return metrics(labels[mask & scored], predicted[mask & scored], classes)
+
+    report["per_position"] = {
+        str(position): group_metrics(corpus.position == position)
+        for position in np.unique(corpus.position).tolist()
+    }
+    changed = (corpus.citation != syllables.tones) & scored
+    report["sandhi"] = {}
+    if changed.any():
+        report["sandhi"]["all"] = group_metrics(changed)
+        changes = np.stack([corpus.citation[changed], syllables.tones[changed]], axis=1)
+        for citation, surface in np.unique(changes, axis=0).tolist():
+            mask = changed & (corpus.citation == citation) & (syllables.tones == surface)
+            report["sandhi"][f"{citation}->{surface}"] = group_metrics(mask)
+
+    count = len(corpus.words)
+    wrong = np.bincount(corpus.word, weights=scored & (predicted != labels), minlength=count) > 0
+    judged = np.bincount(corpus.word, weights=~scored, minlength=count) == 0
+    lengths = np.array([len(row) for row in corpus.words])
+    speakers = np.array([row.speaker for row in corpus.words])
+
+    def word_counts(mask: np.ndarray) -> dict:
+        words, correct = int((mask & judged).sum()), int((mask & judged & ~wrong).sum())
+        return {"words": words, "correct": correct, "accuracy": correct / max(words, 1)}
+
+    everything = np.ones(count, bool)
+    report["words"] = {
+        **word_counts(everything),
+        "per_length": {str(n): word_counts(lengths == n) for n in np.unique(lengths).tolist()},
+        "per_speaker": {s: word_counts(speakers == s) for s in dict.fromkeys(speakers.tolist())},
+    }
+    report["neutral_not_scored"] = {
+        "syllables": int((~scored).sum()),
+        "words": int((~judged).sum()),
+    }
+    return report
+
+
 def as_list(manifests: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
     """One manifest or several, as a list of paths."""
     if isinstance(manifests, (str, os.PathLike)):
@@ -140,4 +423,16 @@ def as_list(manifests: str | os.PathLike | Iterable[str | os.PathLike]) -> list[
     return [os.fspath(m) for m in manifests]
 
 
-__all__ = ["evaluate", "evaluation_report", "metrics", "predict_corpus"]
+__all__ = [
+    "CONTEXT_SIZES",
+    "classify_syllables",
+    "evaluate",
+    "evaluation_report",
+    "manifests_are_words",
+    "metrics",
+    "metrics_from_confusion",
+    "predict_clips",
+    "predict_corpus",
+    "sampled_contexts",
+    "word_evaluation_report",
+]

@@ -24,6 +24,10 @@ and is converted with `TFLiteConverter.from_keras_model` (converting a Keras 3
 model from concrete functions returns garbage). ONNX goes through `tf2onnx`
 (opset 17 by default); install it with `pip install keras-tone[export]`.
 
+A ToneNet built with `speaker_context=True` exports with both its inputs,
+`waveform` `[batch, samples]` and `speaker_context` `[batch, candidates]`,
+named so in every runtime; `run_artefact` takes them as a dict.
+
 Each export is checked before it returns (`verify=True`): the artefact is
 loaded by its own runtime and run on a probe batch, and its output must match
 the Keras model's within `atol`. A converter that drops an op silently (as
@@ -115,26 +119,30 @@ def export(
         raise ValueError(f"format must be one of {FORMATS}. Received: format={format!r}")
     if format == "onnx":
         _import_onnx_tools()  # fail before any work
-    spec = _input_spec(model, samples=samples, batch_size=batch_size)
+    specs = _input_specs(model, samples=samples, batch_size=batch_size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove(path)
     if format == "saved_model":
-        _write_saved_model(model, path, spec)
+        _write_saved_model(model, path, specs)
     elif format == "tflite":
-        _write_tflite(model, path, spec)
+        _write_tflite(model, path, specs)
     else:
-        _write_onnx(model, path, spec, opset=opset)
+        _write_onnx(model, path, specs, opset=opset)
     if verify:
-        _verify(model, path, format, spec, atol=atol)
+        _verify(model, path, format, specs, atol=atol)
     return path
 
 
-def run_artefact(path: str | os.PathLike, format: str, inputs: np.ndarray) -> np.ndarray:
+def run_artefact(
+    path: str | os.PathLike, format: str, inputs: np.ndarray | dict[str, np.ndarray]
+) -> np.ndarray:
     """Run an exported artefact with its own runtime on one float32 batch.
 
-    A small convenience for checks and benchmarks; production code would keep
-    the loaded model (or interpreter, or session) and call it many times.
+    `inputs` is one array, or a dict `{input name: array}` for a model of
+    several inputs (e.g. `{"waveform": ..., "speaker_context": ...}`). A small
+    convenience for checks and benchmarks; production code would keep the
+    loaded model (or interpreter, or session) and call it many times.
 
     Example:
         >>> import tempfile, numpy as np
@@ -147,28 +155,64 @@ def run_artefact(path: str | os.PathLike, format: str, inputs: np.ndarray) -> np
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}. Received: format={format!r}")
-    inputs = np.ascontiguousarray(inputs, dtype="float32")
+    named = inputs if isinstance(inputs, dict) else {None: inputs}
+    arrays = {name: np.ascontiguousarray(x, dtype="float32") for name, x in named.items()}
     if format == "saved_model":
         loaded = tf.saved_model.load(str(path))  # keep it alive while serve() runs
-        return loaded.serve(inputs).numpy()
+        if None in arrays:
+            return loaded.serve(arrays[None]).numpy()
+        signature = loaded.signatures["serve"]  # keyword arguments named after the inputs
+        names = list(signature.structured_input_signature[1])
+        feeds = _match(names, arrays, lambda name: name)
+        (output,) = signature(**{name: tf.constant(array) for name, array in feeds}).values()
+        return output.numpy()
     if format == "tflite":
         interpreter = _tflite_interpreter(path)
-        (detail,) = interpreter.get_input_details()
-        if tuple(detail["shape"]) != inputs.shape:
-            interpreter.resize_tensor_input(detail["index"], inputs.shape)
+        details = _match(interpreter.get_input_details(), arrays, lambda d: d["name"])
+        for detail, array in details:
+            if tuple(detail["shape"]) != array.shape:
+                interpreter.resize_tensor_input(detail["index"], array.shape)
         interpreter.allocate_tensors()
-        interpreter.set_tensor(detail["index"], inputs)
+        for detail, array in details:
+            interpreter.set_tensor(detail["index"], array)
         interpreter.invoke()
         return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     ort = _import_onnx_tools()[2]
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: inputs})[0]
+    feeds = _match(session.get_inputs(), arrays, lambda node: node.name)
+    return session.run(None, {node.name: array for node, array in feeds})[0]
+
+
+def _match(nodes: list, arrays: dict, name_of: Any) -> list[tuple[Any, np.ndarray]]:
+    """Pair a runtime's input nodes with the arrays named after the model's inputs.
+
+    Runtimes name the inputs after the Keras ones, decorated
+    (`serving_default_waveform:0`): the array whose name the node's name
+    contains, longest name first.
+    """
+    if None in arrays:
+        if len(nodes) != 1:
+            raise ValueError(
+                f"The artefact takes {len(nodes)} inputs: pass a dict {{name: array}}. "
+                "Received: one array"
+            )
+        return [(nodes[0], arrays[None])]
+    pairs = []
+    for node in nodes:
+        found = [n for n in sorted(arrays, key=len, reverse=True) if n in name_of(node)]
+        if not found:
+            raise ValueError(
+                f"No array for the artefact's input {name_of(node)!r}. "
+                f"Received: inputs named {sorted(arrays)}"
+            )
+        pairs.append((node, arrays[found[0]]))
+    return pairs
 
 
 # --- checks -------------------------------------------------------------------
 
 
-def _input_spec(model: Any, *, samples: int | None, batch_size: int | None) -> tf.TensorSpec:
+def _input_specs(model: Any, *, samples: int | None, batch_size: int | None) -> list[tf.TensorSpec]:
     if not isinstance(model, keras.Model):
         raise TypeError(
             "export() takes a keras.Model of the Keras that keras_tone uses "
@@ -185,63 +229,69 @@ def _input_spec(model: Any, *, samples: int | None, batch_size: int | None) -> t
             "unknown. Export a functional model such as keras_tone.ToneNet(...), "
             "or build yours with keras.Input(...)."
         )
-    if len(inputs) != 1 or len(outputs) != 1:
+    if len(outputs) != 1:
         raise ValueError(
-            "export() supports models with one input and one output; model "
-            f"{model.name!r} has {len(inputs)} inputs and {len(outputs)} outputs."
+            "export() supports models with one output; model "
+            f"{model.name!r} has {len(outputs)} outputs."
         )
-    shape = list(inputs[0].shape)
-    if samples is not None:
-        if len(shape) != 2:
+    specs = []
+    for position, tensor in enumerate(inputs):
+        shape = list(tensor.shape)
+        if samples is not None and position == 0:
+            if len(shape) != 2:
+                raise ValueError(
+                    "samples= fixes the clip length of a model that takes waveforms "
+                    f"[batch, samples]; model {model.name!r} takes inputs of shape "
+                    f"{tuple(shape)}. Leave samples=None."
+                )
+            if int(samples) < 1 or (shape[1] is not None and shape[1] != int(samples)):
+                raise ValueError(
+                    f"samples must be a positive integer matching the model's input "
+                    f"length {shape[1]}. Received: samples={samples}"
+                )
+            shape[1] = int(samples)
+        if batch_size is not None:
+            if int(batch_size) < 1:
+                raise ValueError(
+                    f"batch_size must be positive or None. Received: batch_size={batch_size}"
+                )
+            shape[0] = int(batch_size)
+        if tensor.dtype not in ("float32", tf.float32):
             raise ValueError(
-                "samples= fixes the clip length of a model that takes waveforms "
-                f"[batch, samples]; model {model.name!r} takes inputs of shape "
-                f"{tuple(shape)}. Leave samples=None."
+                f"export() expects float32 inputs; model {model.name!r} takes {tensor.dtype}."
             )
-        if int(samples) < 1 or (shape[1] is not None and shape[1] != int(samples)):
-            raise ValueError(
-                f"samples must be a positive integer matching the model's input "
-                f"length {shape[1]}. Received: samples={samples}"
-            )
-        shape[1] = int(samples)
-    if batch_size is not None:
-        if int(batch_size) < 1:
-            raise ValueError(
-                f"batch_size must be positive or None. Received: batch_size={batch_size}"
-            )
-        shape[0] = int(batch_size)
-    if inputs[0].dtype not in ("float32", tf.float32):
-        raise ValueError(
-            f"export() expects a float32 input; model {model.name!r} takes {inputs[0].dtype}."
-        )
-    return tf.TensorSpec(shape, tf.float32, name=_input_name(model))
+        name = (getattr(tensor, "name", None) or f"input_{position}").split(":")[0]
+        specs.append(tf.TensorSpec(shape, tf.float32, name=name.replace("/", "_")))
+    return specs
 
 
-def _input_name(model: keras.Model) -> str:
-    name = getattr(model.inputs[0], "name", None) or "inputs"
-    return name.split(":")[0].replace("/", "_")
-
-
-def _probe(spec: tf.TensorSpec) -> np.ndarray:
-    batch = spec.shape[0] if spec.shape[0] is not None else 3
-    rest = [PROBE_SAMPLES if d is None else d for d in spec.shape[1:]]
+def _probe(specs: list[tf.TensorSpec]) -> list[np.ndarray]:
+    batch = specs[0].shape[0] if specs[0].shape[0] is not None else 3
     rng = np.random.default_rng(0)
-    probe = rng.normal(0.0, 0.1, (batch, *rest)).astype("float32")
-    if len(rest) == 1 and rest[0] > 8:  # a waveform: give it a silent lead and a tone
-        n = rest[0]
-        t = np.arange(n) / PROBE_SAMPLES
-        probe[:, : n // 5] = 0.0
-        probe[0] += (0.3 * np.sin(2 * np.pi * (200 + 100 * t) * t)).astype("float32")
-    return probe
+    probes = []
+    for position, spec in enumerate(specs):
+        rest = [PROBE_SAMPLES if d is None else d for d in spec.shape[1:]]
+        if position > 0:  # a speaker context: non-negative histogram mass
+            probes.append(rng.gamma(0.3, 1.0, (batch, *rest)).astype("float32"))
+            continue
+        probe = rng.normal(0.0, 0.1, (batch, *rest)).astype("float32")
+        if len(rest) == 1 and rest[0] > 8:  # a waveform: give it a silent lead and a tone
+            n = rest[0]
+            t = np.arange(n) / PROBE_SAMPLES
+            probe[:, : n // 5] = 0.0
+            probe[0] += (0.3 * np.sin(2 * np.pi * (200 + 100 * t) * t)).astype("float32")
+        probes.append(probe)
+    return probes
 
 
 def _verify(
-    model: keras.Model, path: Path, format: str, spec: tf.TensorSpec, *, atol: float
+    model: keras.Model, path: Path, format: str, specs: list[tf.TensorSpec], *, atol: float
 ) -> None:
-    probe = _probe(spec)
-    expected = np.asarray(model(probe, training=False))
+    probes = _probe(specs)
+    expected = np.asarray(model(probes if len(probes) > 1 else probes[0], training=False))
+    named = {s.name: p for s, p in zip(specs, probes, strict=True)}
     try:
-        got = run_artefact(path, format, probe)
+        got = run_artefact(path, format, named if len(named) > 1 else probes[0])
     except Exception as error:  # the runtime refused the artefact
         _remove(path)
         raise ValueError(
@@ -253,7 +303,7 @@ def _verify(
         raise ValueError(
             f"The {format} export at {str(path)!r} does not reproduce the Keras model: "
             f"max abs difference {diff:.3g} > atol={atol:g} on a probe batch of shape "
-            f"{probe.shape}."
+            f"{probes[0].shape}."
         )
 
 
@@ -267,25 +317,31 @@ def _remove(path: Path) -> None:
 # --- writers ------------------------------------------------------------------
 
 
-def _write_saved_model(model: keras.Model, path: Path, spec: tf.TensorSpec) -> None:
+def _write_saved_model(model: keras.Model, path: Path, specs: list[tf.TensorSpec]) -> None:
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(
-        "serve", lambda waveforms: model(waveforms, training=False), input_signature=[spec]
-    )
+    archive.add_endpoint("serve", _serving_function(model, specs), input_signature=specs)
     archive.write_out(str(path), verbose=False)
 
 
-def _fixed_model(model: keras.Model, spec: tf.TensorSpec) -> keras.Model:
-    """`model` behind an input of exactly `spec`'s shape (itself when it already has it)."""
-    if tuple(model.inputs[0].shape) == tuple(spec.shape):
+def _serving_function(model: keras.Model, specs: list[tf.TensorSpec]) -> Any:
+    """`model` called on one positional tensor per input, in inference mode."""
+    if len(specs) == 1:
+        return lambda waveforms: model(waveforms, training=False)
+    return lambda *inputs: model(list(inputs), training=False)
+
+
+def _fixed_model(model: keras.Model, specs: list[tf.TensorSpec]) -> keras.Model:
+    """`model` behind inputs of exactly `specs`' shapes (itself when it already has them)."""
+    if all(tuple(t.shape) == tuple(s.shape) for t, s in zip(model.inputs, specs, strict=True)):
         return model
-    inputs = keras.Input(batch_shape=tuple(spec.shape), name=spec.name)
-    return keras.Model(inputs, model(inputs, training=False), name=model.name)
+    inputs = [keras.Input(batch_shape=tuple(s.shape), name=s.name) for s in specs]
+    outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=model.name)
 
 
-def _write_tflite(model: keras.Model, path: Path, spec: tf.TensorSpec) -> None:
-    converter = tf.lite.TFLiteConverter.from_keras_model(_fixed_model(model, spec))
+def _write_tflite(model: keras.Model, path: Path, specs: list[tf.TensorSpec]) -> None:
+    converter = tf.lite.TFLiteConverter.from_keras_model(_fixed_model(model, specs))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     try:
         with contextlib.redirect_stdout(io.StringIO()):
@@ -323,12 +379,9 @@ class _RecordUnsupported(logging.Handler):
             self.messages.append(message)
 
 
-def _write_onnx(model: keras.Model, path: Path, spec: tf.TensorSpec, *, opset: int) -> None:
+def _write_onnx(model: keras.Model, path: Path, specs: list[tf.TensorSpec], *, opset: int) -> None:
     tf2onnx, onnx, _ = _import_onnx_tools()
-
-    @tf.function(input_signature=[spec])
-    def serve(waveforms: tf.Tensor) -> tf.Tensor:
-        return model(waveforms, training=False)
+    serve = tf.function(_serving_function(model, specs), input_signature=specs)
 
     handler = _RecordUnsupported()
     logger = logging.getLogger("tf2onnx")
@@ -336,7 +389,7 @@ def _write_onnx(model: keras.Model, path: Path, spec: tf.TensorSpec, *, opset: i
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            proto, _ = tf2onnx.convert.from_function(serve, input_signature=[spec], opset=opset)
+            proto, _ = tf2onnx.convert.from_function(serve, input_signature=specs, opset=opset)
     except Exception as error:
         raise ValueError(
             f"tf2onnx could not convert model {model.name!r} (opset {opset}): {error}"

@@ -1,6 +1,6 @@
-"""The front end of ToneNet: waveforms in, the log-mel image of one syllable out.
+"""The front end of ToneNet: waveforms in, the log-mel and pitch images of one syllable out.
 
-`FrontEnd` composes the three primitive layers of `keras_tone.layers` from a
+`FrontEnd` composes the primitive layers of `keras_tone.layers` from a
 `ToneNetConfig`, in the manner of kapre's composed layers. It is the only
 place where they are put together: ToneNet runs it in its graph, training
 computes its features with it, `keras-tone plot` and `scripts/tone_contours.py`
@@ -16,44 +16,48 @@ import tensorflow as tf
 
 from keras_tone._keras import keras
 from keras_tone.config import ToneNetConfig
-from keras_tone.layers import HighPass, LogMelSpectrogram, SyllableNormalization
+from keras_tone.layers import HighPass, LogMelSpectrogram, PitchSalience, SyllableNormalization
 
 
 @keras.utils.register_keras_serializable(package="keras_tone")
 class FrontEnd(keras.layers.Layer):
-    """ToneNet's front end: high-pass, syllable normalisation, log-mel.
+    """ToneNet's front end: high-pass, syllable normalisation, log-mel and pitch salience.
 
     For each clip: a linear-phase FIR high-pass removes DC offsets and rumble
     (`highpass`, a `keras_tone.layers.HighPass`); `syllable`
     (`keras_tone.layers.SyllableNormalization`) trims the silence around the
-    syllable, normalises its loudness and fits it into a fixed duration;
-    `log_mel` (`keras_tone.layers.LogMelSpectrogram`) turns it into an image.
-    The settings come from `config.front_end` and `config.sample_rate`; the
-    layer computes in float32, also under a mixed-precision policy.
+    syllable and normalises its loudness; `log_mel`
+    (`keras_tone.layers.LogMelSpectrogram`) and `pitch`
+    (`keras_tone.layers.PitchSalience`) turn it into two images over the same
+    frames. Both images span `config.front_end.syllable.duration`: a syllable
+    that long or shorter keeps its frames (silence after it), a longer one (up
+    to `max_duration`) has its frames resampled in time to fit, so the image
+    shows the whole syllable. The settings come from `config.front_end` and
+    `config.sample_rate`; the layer computes in float32, also under a
+    mixed-precision policy.
 
     Args:
         config: the `ToneNetConfig` to build from (default `ToneNetConfig()`).
 
     Call arguments:
-        waveforms: `[batch, samples]` (or `[samples]`) mono float waveforms at
+        waveforms: `[batch, samples]` mono float waveforms at
             `config.sample_rate`, zero-padded at the end.
         lengths: optional `[batch]` int32 lengths of the clips before padding.
             With them each clip is filtered as if alone (the high-pass's ringing
             past a clip's end is zeroed); `ToneNet` does without, training
             passes them.
 
-    Output shape:
-        `[batch, frames, n_mels]`, `config.feature_shape()`.
+    Returns:
+        `(log_mel, salience)`: `[batch, frames, n_mels]` (`config.feature_shape()`)
+        and `[batch, frames, candidates]` (`config.pitch_shape()`).
 
     Example:
         >>> import numpy as np
         >>> from keras_tone.config import ToneNetConfig
         >>> from keras_tone.frontend import FrontEnd
-        >>> front_end = FrontEnd(ToneNetConfig())
-        >>> front_end(np.full((2, 12000), 0.1, "float32")).shape
-        TensorShape([2, 32, 80])
-        >>> front_end.normalize(np.full((1, 12000), 0.1, "float32")).shape
-        TensorShape([1, 16000])
+        >>> log_mel, salience = FrontEnd(ToneNetConfig())(np.full((2, 12000), 0.1, "float32"))
+        >>> log_mel.shape, salience.shape
+        (TensorShape([2, 32, 80]), TensorShape([2, 32, 87]))
     """
 
     def __init__(self, config: ToneNetConfig | None = None, **kwargs: Any) -> None:
@@ -62,6 +66,7 @@ class FrontEnd(keras.layers.Layer):
         self.config = ToneNetConfig() if config is None else config
         rate, settings = self.config.sample_rate, self.config.front_end
         self.sample_rate = rate
+        self.frames = self.config.frames()
         self.highpass = HighPass(sample_rate=rate, **asdict(settings.highpass), name="highpass")
         self.syllable = SyllableNormalization(
             sample_rate=rate, **asdict(settings.syllable), name="syllable"
@@ -69,23 +74,40 @@ class FrontEnd(keras.layers.Layer):
         self.log_mel = LogMelSpectrogram(
             sample_rate=rate, **asdict(settings.log_mel), name="log_mel"
         )
+        pitch = {k: v for k, v in asdict(settings.pitch).items() if k != "floor"}
+        self.pitch = PitchSalience(
+            sample_rate=rate,
+            n_fft=settings.log_mel.n_fft,
+            hop_length=settings.log_mel.hop_length,
+            **pitch,
+            name="pitch",
+        )
 
     def build(self, input_shape: tuple) -> None:
-        for layer in (self.highpass, self.syllable, self.log_mel):
+        for layer in (self.highpass, self.syllable, self.log_mel, self.pitch):
             layer.build(input_shape)
 
-    def normalize(self, waveforms: Any, lengths: Any = None) -> tf.Tensor:
-        """The normalised syllable that the log-mel sees: `[batch, duration * rate]`."""
+    def normalize(self, waveforms: Any, lengths: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+        """`(syllables, lengths)`: the normalised syllables the images are made of.
+
+        `syllables` is `[batch, samples]`, at least `duration` and at most
+        `max_duration` long; `lengths` counts each syllable's samples.
+        """
         x = self.highpass(waveforms)
         if lengths is not None:
             x = x * tf.sequence_mask(lengths, tf.shape(x)[-1], dtype=x.dtype)
-        return self.syllable(x)
+        return self.syllable.segment(x)
 
-    def call(self, waveforms: Any, lengths: Any = None) -> tf.Tensor:
-        return self.log_mel(self.normalize(waveforms, lengths))
+    def call(self, waveforms: Any, lengths: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+        syllables, lengths = self.normalize(waveforms, lengths)
+        frames = 1 + lengths // self.log_mel.hop_length
+        log_mel = fit_frames(self.log_mel(syllables), frames, self.frames)
+        salience = fit_frames(self.pitch(syllables), frames, self.frames)
+        return log_mel, salience
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return (*tuple(input_shape)[:-1], *self.config.feature_shape())
+        batch = tuple(input_shape)[:-1]
+        return (*batch, *self.config.feature_shape()), (*batch, *self.config.pitch_shape())
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -97,6 +119,32 @@ class FrontEnd(keras.layers.Layer):
         config = dict(config)
         config["config"] = ToneNetConfig.from_dict(config["config"])
         return cls(**config)
+
+
+def fit_frames(images: tf.Tensor, frames: tf.Tensor, size: int) -> tf.Tensor:
+    """Fit images `[batch, time, channels]` to `size` frames each.
+
+    Example `i` covers `frames[i]` frames: up to `size` they are kept as they
+    are (with the frames after them); more are resampled to `size` by linear
+    interpolation in time, first and last frame kept.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.frontend import fit_frames
+        >>> images = np.arange(6, dtype="float32").reshape(1, 6, 1)
+        >>> fit_frames(images, np.array([5]), 3).numpy()[0, :, 0].tolist()
+        [0.0, 2.0, 4.0]
+        >>> fit_frames(images, np.array([2]), 3).numpy()[0, :, 0].tolist()
+        [0.0, 1.0, 2.0]
+    """
+    total = tf.shape(images)[1]
+    step = tf.maximum((tf.cast(frames, "float32")[:, None] - 1.0) / (size - 1.0), 1.0)
+    position = tf.cast(tf.range(size), "float32")[None, :] * step
+    lower = tf.minimum(tf.cast(tf.floor(position), "int32"), total - 1)
+    upper = tf.minimum(lower + 1, total - 1)
+    fraction = (position - tf.floor(position))[..., None]
+    below = tf.gather(images, lower, batch_dims=1)
+    return below + (tf.gather(images, upper, batch_dims=1) - below) * fraction
 
 
 def front_end_of(model: keras.Model) -> FrontEnd:
@@ -115,4 +163,4 @@ def front_end_of(model: keras.Model) -> FrontEnd:
     )
 
 
-__all__ = ["FrontEnd", "front_end_of"]
+__all__ = ["FrontEnd", "fit_frames", "front_end_of"]

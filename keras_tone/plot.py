@@ -1,6 +1,7 @@
-"""`keras-tone plot`: one clip's waveform, log-mel image, F0 contour and tone probabilities.
+"""`keras-tone plot`: one clip's waveform, log-mel image, F0 contour and tone probabilities;
+with `--expect`, a word's pitch contour with its syllables, expected and heard tones.
 
-Needs matplotlib (`pip install keras-tone[plot]`); the figure is drawn
+Needs matplotlib (`pip install keras-tone[plot]`); the figures are drawn
 without pyplot, so no display is needed.
 """
 
@@ -48,7 +49,6 @@ def plot_clip(
         >>> len(figure.axes)
         5
     """
-    import librosa
     from matplotlib.figure import Figure
 
     config = front_end_of(model).config if model is not None else ToneNetConfig()
@@ -83,15 +83,11 @@ def plot_clip(
     axes[1].set(ylabel="mel band", title="Log-mel spectrogram (ToneNet front end settings)")
     figure.colorbar(image, ax=axes[1], label="dB", pad=0.01)
 
-    f0, voiced, _ = librosa.pyin(
-        clip, fmin=60.0, fmax=500.0, sr=sample_rate, frame_length=1024, hop_length=160
-    )
-    f0_time = librosa.times_like(f0, sr=sample_rate, hop_length=160)
-    axes[2].plot(f0_time, np.where(voiced, f0, np.nan), color="#d62728", linewidth=2)
+    f0_time, f0 = f0_contour(clip, sample_rate)
+    axes[2].plot(f0_time, f0, color="#d62728", linewidth=2)
     axes[2].set(xlim=(0, seconds), ylabel="Hz", xlabel="time (s)", title="F0 contour (pyin)")
-    if np.any(voiced):
-        low, high = np.nanmin(f0[voiced]), np.nanmax(f0[voiced])
-        axes[2].set_ylim(max(0.0, low * 0.8), high * 1.2)
+    if not np.all(np.isnan(f0)):
+        axes[2].set_ylim(max(0.0, np.nanmin(f0) * 0.8), np.nanmax(f0) * 1.2)
 
     if model is None:
         axes[3].text(0.5, 0.5, "no weights given", ha="center", va="center")
@@ -110,4 +106,139 @@ def plot_clip(
     return figure
 
 
-__all__ = ["DISPLAY_HOP", "plot_clip"]
+def f0_contour(clip: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """The F0 contour the plots draw: `librosa.pyin`, 60-500 Hz, 10 ms hop at 16 kHz.
+
+    Returns:
+        `(times in seconds, F0 in Hz with NaN where unvoiced)`.
+    """
+    import librosa
+
+    f0, voiced, _ = librosa.pyin(
+        np.asarray(clip, np.float32),
+        fmin=60.0,
+        fmax=500.0,
+        sr=sample_rate,
+        frame_length=1024,
+        hop_length=160,
+    )
+    return librosa.times_like(f0, sr=sample_rate, hop_length=160), np.where(voiced, f0, np.nan)
+
+
+#: Colour of each verdict of `keras_tone.score`.
+VERDICT_COLOURS = {
+    "ok": "#2ca02c",
+    "wrong tone": "#d62728",
+    "unsure": "#ff7f0e",
+    "not judged": "#7f7f7f",
+}
+
+#: Chao tone letters (pitch levels 1-5) of each tone, drawn as the expected shape.
+#: Tone 3 is the full 214; the neutral tone has no shape of its own.
+CHAO_CONTOURS = {1: (5, 5), 2: (3, 5), 3: (2, 1, 4), 4: (5, 1)}
+
+
+def plot_word(clip: np.ndarray, sample_rate: int, result: Any, *, title: str = "") -> Any:
+    """Draw a word's waveform and pitch contour with its syllables, expected and heard tones.
+
+    The pitch panel shades each syllable in the colour of its verdict
+    (`VERDICT_COLOURS`), draws the expected tone's shape (Chao's tone
+    letters, `CHAO_CONTOURS`, spread over the word's pitch range) dashed
+    over the measured F0, and writes above it the syllable, the expected
+    tone (citation -> surface when sandhi changed it), the heard tone with
+    its probability, and the verdict.
+
+    Args:
+        clip: the recording, mono float `[samples]`.
+        sample_rate: its sampling rate in Hz.
+        result: what `keras_tone.score` returned for this recording.
+        title: the figure's title.
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.plot import plot_word
+        >>> t = np.arange(16000) / 16000
+        >>> clip = (0.1 * np.sin(2 * np.pi * (180 + 60 * t) * t)).astype("float32")
+        >>> result = {"pinyin": "ni3 hao3", "verdict": "ok", "syllables": [
+        ...     {"pinyin": "ni3", "start": 0.1, "end": 0.5, "citation": 3, "expected": 2,
+        ...      "heard": 2, "probability": 0.9, "verdict": "ok"},
+        ...     {"pinyin": "hao3", "start": 0.5, "end": 0.9, "citation": 3, "expected": 3,
+        ...      "heard": 3, "probability": 0.8, "verdict": "ok"}]}
+        >>> len(plot_word(clip, 16000, result).axes)
+        2
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    clip = np.asarray(clip, dtype=np.float32)
+    seconds = clip.size / sample_rate
+    figure = Figure(figsize=(9, 6), layout="constrained")
+    wave_axes, pitch_axes = figure.subplots(
+        2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2.2]}
+    )
+    # Pinyin only: matplotlib's default fonts have no Chinese characters.
+    heading = f"{result['pinyin']}: {result['verdict']}"
+    figure.suptitle(f"{title}: {heading}" if title else heading)
+    wave_axes.plot(np.arange(clip.size) / sample_rate, clip, linewidth=0.6, color="#1f77b4")
+    wave_axes.set(xlim=(0, seconds), ylabel="amplitude", title="Waveform and syllables")
+
+    times, f0 = f0_contour(clip, sample_rate)
+    voiced = f0[~np.isnan(f0)]
+    low, high = np.percentile(voiced, [5, 95]) if voiced.size else (100.0, 300.0)
+    high = max(high, low * 1.5)  # at least about 7 semitones of range to draw shapes in
+    pitch_axes.plot(times, f0, color="black", linewidth=2, label="F0 (pyin)")
+    pitch_axes.set_yscale("log")
+    pitch_axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    pitch_axes.yaxis.set_major_formatter(ScalarFormatter())
+    pitch_axes.yaxis.set_minor_formatter(NullFormatter())
+    pitch_axes.set_ylim(low / 1.4, high * 1.6)
+    for syllable in result["syllables"]:
+        start, end = syllable["start"], syllable["end"]
+        colour = VERDICT_COLOURS.get(syllable["verdict"], "#7f7f7f")
+        for axes in (wave_axes, pitch_axes):
+            axes.axvspan(start, end, color=colour, alpha=0.12, linewidth=0)
+            axes.axvline(start, color="grey", linewidth=0.8)
+            axes.axvline(end, color="grey", linewidth=0.8)
+        shape = CHAO_CONTOURS.get(syllable["expected"])
+        if shape is not None:
+            levels = np.interp(np.linspace(0, 1, 50), np.linspace(0, 1, len(shape)), shape)
+            pitch_axes.plot(
+                np.linspace(start, end, 50),
+                low * (high / low) ** ((levels - 1) / 4),
+                linestyle="--",
+                color=colour,
+                linewidth=1.5,
+            )
+        expected = str(syllable["expected"])
+        if syllable["citation"] != syllable["expected"]:
+            expected = f"{syllable['citation']}->{expected}"
+        pitch_axes.text(
+            (start + end) / 2,
+            high * 1.5,
+            f"{syllable['pinyin']}\nexpected {expected}\n"
+            f"heard {syllable['heard']} ({syllable['probability']:.2f})\n{syllable['verdict']}",
+            ha="center",
+            va="top",
+            fontsize=9,
+            color=colour,
+        )
+    pitch_axes.set(
+        xlim=(0, seconds),
+        ylabel="Hz (log scale)",
+        xlabel="time (s)",
+        title="Pitch contour; dashed: the expected tone's shape (Chao tone letters)",
+    )
+    return figure
+
+
+__all__ = [
+    "CHAO_CONTOURS",
+    "DISPLAY_HOP",
+    "VERDICT_COLOURS",
+    "f0_contour",
+    "plot_clip",
+    "plot_word",
+]

@@ -9,28 +9,48 @@ from dataclasses import dataclass, replace
 class Recipe:
     """Every setting of a training run (stored in `report.json`).
 
+    Augmentation makes *virtual speakers*: version `v` of every clip of a
+    speaker has that speaker's voice moved by the same pitch shift, drawn
+    once per speaker and version, plus a small per-clip
+    jitter; noise, leading silence and tempo are drawn per clip. Training
+    draws one version of each clip per epoch and, as its speaker context, the
+    pitch histograms of K other clips of the same speaker *at the same
+    version*, so a syllable's place in its speaker's range survives the
+    augmentation.
+
     Attributes:
-        epochs: passes over the training clips (one augmented version of each).
+        epochs: passes over the training clips (one version of each).
         batch_size: global batch size.
         learning_rate: peak learning rate of Adam's cosine schedule.
         label_smoothing: label smoothing of the cross-entropy.
-        copies: augmented versions made of each clip (plus the clean one).
-        pitch_semitones: pitch (and speed) shift range, +- semitones.
+        copies: augmented versions of each clip (virtual speakers per speaker),
+            besides the clean one.
+        pitch_semitones: range of the per-speaker pitch shift, +- semitones.
+        pitch_jitter: range of the extra per-clip pitch shift, +- semitones.
+        half_third: share of the augmented tone-3 versions cut at 45-70% of
+            their length, before the final rise: the "half third tone" of
+            connected speech.
         noise_probability: share of augmented versions that get white noise.
         snr_db: range of the noise's signal-to-noise ratio, in dB.
         tempo: range of a tempo change that keeps the pitch (phase vocoder,
             `librosa.effects.time_stretch`), drawn log-uniformly; a rate above
-            1 is faster. `(1.0, 1.0)` disables it. It makes the model less
-            sensitive to speaking rate (slow, careful speech in particular).
+            1 is faster. `(1.0, 1.0)` disables it.
         max_lead_seconds: range of the random leading silence (it matters
             only under noise: clean silence is trimmed by the front end).
+        context_none: share of training examples that get no speaker context.
+        context_max: the most clips a training example's context is made of
+            (their number is log-uniform in 1 .. `context_max` otherwise).
+        ema: keep an exponential moving average of the weights (momentum
+            0.999) and save it, which makes runs steadier from seed to seed.
         class_weighting: `"balanced"` weighs each class by the inverse of its
             frequency in the training clips; `"none"` does not; `"auto"`
             (the default) is `"balanced"` for 5 classes and `"none"` for 4,
             resolved by `resolve_recipe`.
-        mixed_precision: train in `mixed_bfloat16` (twice as fast on CPUs with
-            AVX512-BF16; variables stay float32 and the saved weights are
-            float32).
+        mixed_precision: train in `mixed_bfloat16` (`True`) or float32
+            (`False`); `None` (the default) chooses from the hardware
+            (`keras_tone.devices.native_bfloat16`), resolved by
+            `resolve_recipe`: bfloat16 is several times slower than float32
+            on CPUs that emulate it.
 
     Example:
         >>> from dataclasses import replace
@@ -45,12 +65,17 @@ class Recipe:
     label_smoothing: float = 0.05
     copies: int = 4
     pitch_semitones: float = 6.0
+    pitch_jitter: float = 1.0
+    half_third: float = 0.5
     noise_probability: float = 0.5
     snr_db: tuple[float, float] = (15.0, 45.0)
     tempo: tuple[float, float] = (0.67, 1.5)
     max_lead_seconds: float = 0.3
+    context_none: float = 0.25
+    context_max: int = 64
+    ema: bool = False
     class_weighting: str = "auto"
-    mixed_precision: bool = True
+    mixed_precision: bool | None = None
 
 
 def resolve_recipe(
@@ -62,13 +87,15 @@ def resolve_recipe(
 ) -> Recipe:
     """The recipe of a run: `recipe` (default `Recipe()`) with the overrides given.
 
-    `None` keeps the recipe's value; the class weighting is made explicit
-    (this is the one place of the `"auto"` default).
+    `None` keeps the recipe's value; the class weighting and the precision
+    are made explicit (this is the one place of their `"auto"` defaults).
 
     Example:
         >>> from keras_tone.recipe import Recipe, resolve_recipe
         >>> resolve_recipe(Recipe(epochs=3), classes=5).class_weighting
         'balanced'
+        >>> resolve_recipe(Recipe(mixed_precision=False), classes=4).mixed_precision
+        False
     """
     recipe = recipe or Recipe()
     recipe = replace(
@@ -84,7 +111,12 @@ def resolve_recipe(
             f"class_weighting must be 'none', 'balanced' or 'auto'. "
             f"Received: class_weighting={weighting!r}"
         )
-    return replace(recipe, class_weighting=weighting)
+    mixed = recipe.mixed_precision
+    if mixed is None:
+        from keras_tone.devices import native_bfloat16
+
+        mixed = native_bfloat16()
+    return replace(recipe, class_weighting=weighting, mixed_precision=bool(mixed))
 
 
 __all__ = ["Recipe", "resolve_recipe"]

@@ -3,6 +3,8 @@ into aligned tables (or Markdown, for model cards)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -59,8 +61,15 @@ def _confusion_table(metrics: dict, classes: int, markdown: bool = False) -> str
     return _table([corner, *names, "recall"], rows, markdown)
 
 
-def _speaker_table(per_speaker: dict, classes: int, markdown: bool = False) -> str:
-    header = ["speaker", "clips", "accuracy"] + [f"{n} recall" for n in _short_names(classes)]
+def _speaker_table(
+    per_speaker: dict,
+    classes: int,
+    markdown: bool = False,
+    *,
+    group: str = "speaker",
+    unit: str = "clips",
+) -> str:
+    header = [group, unit, "accuracy"] + [f"{n} recall" for n in _short_names(classes)]
     rows = [
         [speaker, str(m["clips"]), percent(m["accuracy"]) + "%"]
         + [percent(v) + "%" for v in m["recall"]]
@@ -69,45 +78,79 @@ def _speaker_table(per_speaker: dict, classes: int, markdown: bool = False) -> s
     return _table(header, rows, markdown)
 
 
+def _word_tables(report: dict, heading: Any, markdown: bool) -> list[str]:
+    """The parts of an evaluation on word manifests: positions, sandhi, whole words."""
+    classes = int(report["classes"])
+    out = ["", heading("Per position in the word")]
+    positions = {f"syllable {p}": m for p, m in report["per_position"].items()}
+    out.append(_speaker_table(positions, classes, markdown, group="position", unit="syllables"))
+    out += ["", heading("Tone sandhi: syllables whose surface tone is not the citation tone")]
+    if report["sandhi"]:
+        changes = {
+            ("all" if k == "all" else k.replace("->", " -> ")): m
+            for k, m in report["sandhi"].items()
+        }
+        out.append(
+            _speaker_table(
+                changes, classes, markdown, group="citation -> surface", unit="syllables"
+            )
+        )
+    else:
+        out.append("none in these words")
+    words = report["words"]
+    rows = [
+        [f"{n} syllables", str(c["words"]), str(c["correct"]), percent(c["accuracy"]) + "%"]
+        for n, c in words["per_length"].items()
+    ]
+    rows += [
+        [speaker, str(c["words"]), str(c["correct"]), percent(c["accuracy"]) + "%"]
+        for speaker, c in words["per_speaker"].items()
+    ]
+    rows.append(
+        ["ALL", str(words["words"]), str(words["correct"]), percent(words["accuracy"]) + "%"]
+    )
+    out += ["", heading("Whole words (every syllable right)")]
+    out.append(_table(["group", "words", "correct", "accuracy"], rows, markdown))
+    left_out = report["neutral_not_scored"]
+    if left_out["syllables"]:
+        out.append(
+            f"Not scored: {left_out['syllables']} neutral-tone syllables ({left_out['words']} "
+            f"words), which a {classes}-class model cannot name."
+        )
+    return out
+
+
 def format_report(report: dict, *, markdown: bool = False) -> str:
     """A human-readable summary of a `train`, `evaluate` or `cross_validate` report.
 
     A per-speaker table (clips, accuracy, per-tone recall), then the
     confusion matrices (rows: true tone, columns: predicted) with per-tone
-    recall and precision. `markdown=True` writes Markdown tables.
+    recall and precision. An evaluation on word manifests adds tables per
+    position in the word, for the tone-sandhi syllables (per change, e.g.
+    `3 -> 2`) and for whole words (per length and speaker), and the
+    confusion matrix of the sandhi syllables. `markdown=True` writes
+    Markdown tables.
     """
     kind = report.get("kind")
     classes = int(report["classes"])
     out: list[str] = []
     heading = (lambda t: f"### {t}\n") if markdown else (lambda t: f"== {t} ==")
     if kind == "evaluate":
-        out.append(heading("Per speaker"))
-        out.append(
-            _speaker_table({**report["per_speaker"], "ALL": report["overall"]}, classes, markdown)
-        )
-        for speaker, metrics in {**report["per_speaker"], "ALL": report["overall"]}.items():
+        words = "per_position" in report  # an evaluation on word manifests
+        unit = "syllables" if words else "clips"
+        out.append(heading("Per speaker" + (" (syllables against their surface tones)" * words)))
+        groups = {**report["per_speaker"], "ALL": report["overall"]}
+        out.append(_speaker_table(groups, classes, markdown, unit=unit))
+        if words:
+            out += _word_tables(report, heading, markdown)
+            if "all" in report["sandhi"]:
+                groups["tone sandhi"] = report["sandhi"]["all"]
+        for name, metrics in groups.items():
             out.append("")
-            out.append(heading(f"Confusion: {speaker}"))
+            out.append(heading(f"Confusion: {name}"))
             out.append(_confusion_table(metrics, classes, markdown))
     elif kind == "cross_validate":
-        per = {s: f["overall"] for s, f in report["folds"].items()}
-        out.append(heading("Leave-one-speaker-out (each row: trained on the other speakers)"))
-        out.append(_speaker_table(per, classes, markdown))
-        if per:
-            accs = [m["accuracy"] for m in per.values()]
-            out.append(
-                f"\nmean {percent(float(np.mean(accs)))}%, worst {percent(float(np.min(accs)))}% "
-                f"over {len(accs)} held-out speakers"
-            )
-        for speaker, fold in report["folds"].items():
-            out.append("")
-            out.append(heading(f"Held out {speaker}"))
-            out.append(_confusion_table(fold["overall"], classes, markdown))
-            for key, value in fold.items():
-                if key.startswith("tones_1_") and isinstance(value, dict):
-                    out.append(
-                        f"tones 1-4 only (argmax over tones 1-4): {percent(value['accuracy'])}%"
-                    )
+        out.append(_loso_tables(report, heading, markdown))
     elif kind == "train":
         out.append(
             f"Trained on {report['clips']} clips of {', '.join(report['speakers'])} "
@@ -126,6 +169,107 @@ def format_report(report: dict, *, markdown: bool = False) -> str:
             f"Received: kind={kind!r}"
         )
     return "\n".join(out)
+
+
+#: Column titles of the speaker-context sizes (`keras_tone.evaluation.CONTEXT_SIZES`).
+_MODE_TITLES = {
+    "alone": "alone",
+    "k1": "1 clip",
+    "k5": "5 clips",
+    "k20": "20 clips",
+    "all": "all clips",
+}
+
+
+def _spread(stats: dict | None, seeds: int) -> str:
+    """`98.1 (97.5-98.8)` over several seeds, `98.1` for one; `-` when not measured."""
+    if stats is None:
+        return "-"
+    mean = percent(stats["mean"])
+    if seeds < 2:
+        return mean
+    return f"{mean} ({percent(stats['min'])}-{percent(stats['max'])})"
+
+
+def _loso_tables(report: dict, heading: Any, markdown: bool) -> str:
+    """Leave-one-speaker-out: accuracy per held-out speaker and context size, then matrices."""
+    classes = int(report["classes"])
+    seeds = len(report["seeds"])
+    modes = list(_MODE_TITLES)
+    summary = report.get("summary", {})
+    rows = []
+    for speaker, stats in summary.items():
+        clips = next(iter(report["folds"][speaker].values()))["overall"]["clips"]
+        sex = report["sexes"].get(speaker, "?")
+        rows.append([speaker, sex, str(clips), *(_spread(stats.get(m), seeds) for m in modes)])
+    for sex, stats in report.get("per_sex", {}).items():
+        rows.append([f"mean ({sex})", sex, "", *(_spread(stats.get(m), seeds) for m in modes)])
+    if summary:
+        means = [
+            percent(float(np.mean([stats[m]["mean"] for stats in summary.values()])))
+            if all(m in stats for stats in summary.values())
+            else "-"
+            for m in modes
+        ]
+        rows.append(["mean (all)", "", "", *means])
+    header = ["held out", "sex", "clips", *(f"{_MODE_TITLES[m]} %" for m in modes)]
+    over = (
+        f"mean (min-max) over seeds {', '.join(map(str, report['seeds']))}; " if seeds > 1 else ""
+    )
+    out = [
+        heading("Leave-one-speaker-out (each row: trained on the other speakers)"),
+        f"Accuracy on the held-out speaker's clips ({over}speaker context: that many "
+        "other clips of the same speaker, chosen at random; none for `alone`; for word "
+        "recordings, `alone` gives each syllable the other syllables of its word).",
+        "",
+        _table(header, rows, markdown),
+    ]
+    for speaker, runs in report["folds"].items():
+        if not runs:
+            continue
+        for title, pick in (
+            ("alone", lambda fold: fold["overall"]),
+            ("with the speaker's other clips", lambda fold: fold["speaker_context"]["all"]),
+        ):
+            pooled = _pooled([pick(fold) for fold in runs.values()], classes)
+            note = f", {seeds} seeds pooled" if seeds > 1 else ""
+            out += ["", heading(f"Held out {speaker}: {title}{note}")]
+            out.append(_confusion_table(pooled, classes, markdown))
+        if "words" in next(iter(runs.values())):
+            out += ["", _word_summary(runs)]
+    return "\n".join(out)
+
+
+def _word_summary(runs: dict) -> str:
+    """Whole words, positions and sandhi syllables of a held-out speaker's word recordings."""
+
+    def mean(values: list[float]) -> str:
+        return percent(float(np.mean(values)))
+
+    folds = list(runs.values())
+    positions = sorted(folds[0]["per_position"], key=int)
+    parts = [
+        f"Whole words right: {mean([f['words']['accuracy'] for f in folds])}% of "
+        f"{folds[0]['words']['words']}",
+        "per position in the word: "
+        + ", ".join(
+            f"{p}: {mean([f['per_position'][p]['accuracy'] for f in folds])}%" for p in positions
+        ),
+    ]
+    if folds[0].get("sandhi"):
+        parts.append(
+            "syllables whose surface tone differs from the citation tone (sandhi): "
+            f"{mean([f['sandhi']['all']['accuracy'] for f in folds])}% of "
+            f"{folds[0]['sandhi']['all']['clips']}"
+        )
+    return "; ".join(parts) + " (each syllable with the other syllables of its word as context)."
+
+
+def _pooled(runs: list[dict], classes: int) -> dict:
+    """One metrics dict from the confusion matrices of several runs, summed."""
+    from keras_tone.evaluation import metrics_from_confusion
+
+    return metrics_from_confusion(np.sum([run["confusion"] for run in runs], axis=0), classes)
 
 
 __all__ = ["format_report", "percent", "text_table"]

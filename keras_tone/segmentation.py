@@ -67,7 +67,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -252,6 +252,19 @@ def speech_span(waveform: np.ndarray, sample_rate: int) -> Segment:
     """
     analysis = _analyse(waveform, sample_rate)
     return Segment(_seconds(analysis.start), _seconds(analysis.end - 1))
+
+
+def as_segment(item: Segment | tuple[float, float] | Any) -> Segment:
+    """A `Segment` from a `(start, end)` pair or anything with `start` and `end` attributes.
+
+    Example:
+        >>> from keras_tone.segmentation import as_segment
+        >>> from keras_tone.textgrid import Interval
+        >>> as_segment((0.1, 0.4)), as_segment(Interval(0.4, 0.8, "hao3"))
+        (Segment(start=0.1, end=0.4), Segment(start=0.4, end=0.8))
+    """
+    start, end = (item.start, item.end) if hasattr(item, "start") else item
+    return Segment(float(start), float(end))
 
 
 # --- analysis -------------------------------------------------------------------------
@@ -539,6 +552,7 @@ __all__ = [
     "MAX_SECONDS",
     "MIN_SYLLABLE_SECONDS",
     "Segment",
+    "as_segment",
     "count_syllables",
     "segment",
     "speech_span",

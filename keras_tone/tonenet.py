@@ -1,4 +1,4 @@
-"""ToneNet: a compact CNN over the log-mel image of one Mandarin syllable."""
+"""ToneNet: a compact CNN over the log-mel and relative pitch images of one Mandarin syllable."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from keras_tone._keras import keras
 from keras_tone.config import ToneNetConfig
 from keras_tone.frontend import FrontEnd
+from keras_tone.layers import PropagateNonFinite, RelativePitch
 from keras_tone.weights import ResolvedWeights, resolve_weights
 
 #: The handle types that `ToneNet(weights=...)` and `load_model` accept.
@@ -26,15 +27,23 @@ class ToneNetModel(keras.Model):
     """
 
     def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
-        rank = len(self.input_shape)
-        if len(getattr(x, "shape", (None,) * rank)) == rank - 1:
+        first = x.get(self.input_names[0]) if isinstance(x, dict) else x
+        if isinstance(first, (list, tuple)) and len(self.inputs) > 1:
+            first = first[0]
+        rank = len(self.inputs[0].shape)
+        if len(getattr(first, "shape", (None,) * rank)) == rank - 1:
             expected = "[batch, samples]" if rank == 2 else "[batch, frames, n_mels]"
             raise ValueError(
                 f"{self.name} takes a batch of shape {expected}; this input has no batch "
                 "axis. For one clip pass `x[None]`, or `keras_tone.prepare_batch([clip])`. "
-                f"Received: x.shape={tuple(x.shape)}"
+                f"Received: x.shape={tuple(first.shape)}"
             )
         return super().predict(x, *args, **kwargs)
+
+    @property
+    def input_names(self) -> list[str]:
+        """The names of the model's inputs, in order."""
+        return [tensor.name.split(":")[0] for tensor in self.inputs]
 
 
 def ToneNet(  # noqa: N802 - named like keras.applications models
@@ -49,6 +58,7 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     pooling: str | None = None,
     name: str = "tonenet",
     config: ToneNetConfig | None = None,
+    speaker_context: bool = False,
 ) -> keras.Model:
     """Instantiate ToneNet, a Mandarin tone classifier over raw waveforms.
 
@@ -57,15 +67,35 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     at the end (`keras_tone.prepare_batch` makes such a batch), and returns
     the probability of each tone. The whole front end runs inside the model
     (`keras_tone.frontend.FrontEnd`): a high-pass against DC offset and
-    rumble, silence trimming, loudness normalisation, a fixed duration, and a
-    log-mel image. Three blocks of two 3x3 convolutions (batch normalisation
-    and ReLU after each, then max pooling) follow, and a top that takes the
-    maximum over the mel axis, then a dense layer with dropout and the
-    classifier. After Gao, Sun and Yang, "ToneNet: A CNN Model of Tone
-    Classification of Mandarin Chinese" (Interspeech 2019), smaller; the
-    documentation's design page says where it departs from the paper and
-    why. Every setting is in its `keras_tone.config.ToneNetConfig`, which a
-    pretrained preset brings along (`config.json`).
+    rumble, silence trimming, loudness normalisation, and two images of the
+    syllable over the same frames, its log-mel spectrogram and its pitch
+    salience. Three blocks of two 3x3 convolutions read the log-mel image
+    (the maximum over the mel axis keeps the shape of what they find, not its
+    pitch); a second, smaller stack reads the pitch salience re-centred on
+    the speaker's median pitch (`keras_tone.layers.RelativePitch`); a dense
+    layer with dropout and the classifier join them. After Gao, Sun and Yang,
+    "ToneNet: A CNN Model of Tone Classification of Mandarin Chinese"
+    (Interspeech 2019), smaller; the documentation's design page says where
+    it departs from the paper and why. Every setting is in its
+    `keras_tone.config.ToneNetConfig`, which a pretrained preset brings
+    along (`config.json`).
+
+    **Speaker context.** A syllable alone does not say where it lies in its
+    speaker's pitch range: a half third tone and a fourth tone are both
+    falls, one low, the other high. With `speaker_context=True` the model
+    takes a second input, `"speaker_context"` `[batch, candidates]`: the
+    summed pitch histograms of other clips of the same speaker, made with
+    `keras_tone.speaker_context` (no labels needed). The median pitch of the
+    speaker then anchors the pitch image. Without it (the default, one input)
+    the clip anchors itself; this is exactly the two-input model with a
+    context of zeros, and both use the same weights.
+
+    **Not a number in, not an answer out.** `model.predict` runs a graph,
+    where the input's values cannot be checked: an example whose waveform
+    (or image, or context) holds NaN or Inf gets NaN probabilities
+    (`keras_tone.layers.PropagateNonFinite`, before the classifier), also in
+    the exports; the other examples of the batch are untouched. An eager call
+    `model(x)` raises a `ValueError` instead.
 
     Args:
         weights: `None` (random initialisation); the name of a pretrained
@@ -74,12 +104,14 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
             Hugging Face Hub; or the path of a preset folder or of a
             `.weights.h5` file. A preset brings its config: the classes,
             sampling rate, front end and architecture are the preset's.
-        include_top: whether to include the classifier.
+        include_top: whether to include the classifier (and the pitch stack).
         include_preprocessing: whether the model takes raw waveforms (`True`)
-            or the log-mel images `[batch, frames, n_mels]` of
-            `FrontEnd(config)` that you computed yourself (`False`).
-        input_tensor: optional Keras tensor to use as the model's input.
-        input_shape: shape of one example without the batch axis:
+            or the images of `FrontEnd(config)` that you computed yourself
+            (`False`: inputs `"log_mel"` `[batch, frames, n_mels]` and, with
+            the top, `"salience"` `[batch, frames, candidates]`).
+        input_tensor: optional Keras tensor to use as the model's first input
+            (the waveform, or the log-mel image).
+        input_shape: shape of the first input without the batch axis:
             `(samples,)` (default `(None,)`, any length) with preprocessing,
             `config.feature_shape()` without.
         sample_rate: sampling rate of the input waveforms in Hz; `None` for
@@ -94,13 +126,15 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
         config: a `ToneNetConfig` to build from (default `ToneNetConfig()`);
             with a preset, the preset's config is used and `config` must be
             `None` or equal to it.
+        speaker_context: add the `"speaker_context"` input (with the top).
 
     Returns:
         A `keras.Model` (a `ToneNetModel`).
 
     Input shape:
-        `[batch, samples]` float waveforms in [-1, 1] at `sample_rate`
-        (`[batch, frames, n_mels]` with `include_preprocessing=False`).
+        `[batch, samples]` float waveforms in [-1, 1] at `sample_rate`; with
+        `speaker_context=True`, a dict (or list) of it and the
+        `[batch, candidates]` context.
 
     Output shape:
         `[batch, classes]` probabilities with `include_top=True`; else
@@ -108,15 +142,18 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
 
     Example:
         >>> import numpy as np
-        >>> from keras_tone import ToneNet
-        >>> model = ToneNet(weights=None)
+        >>> import keras_tone
+        >>> model = keras_tone.ToneNet(weights=None)
         >>> clips = np.random.default_rng(0).normal(0, 0.1, (2, 12000)).astype("float32")
         >>> model.predict(clips, verbose=0).shape
         (2, 4)
-        >>> ToneNet(weights=None, include_top=False, pooling="avg").output_shape
+        >>> with_context = keras_tone.ToneNet(weights=None, speaker_context=True)
+        >>> context = keras_tone.speaker_context(clips)  # the speaker's other clips
+        >>> with_context.predict({"waveform": clips, "speaker_context": np.stack([context] * 2)},
+        ...                      verbose=0).shape
+        (2, 4)
+        >>> keras_tone.ToneNet(weights=None, include_top=False, pooling="avg").output_shape
         (None, 64)
-        >>> ToneNet(weights="blcu-5tone").output_shape
-        (None, 5)
     """
     resolved = resolve_weights(weights) if weights is not None else None
     config = _model_config(
@@ -129,21 +166,36 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     )
     if pooling not in (None, "avg", "max"):
         raise ValueError(f"pooling must be None, 'avg' or 'max'. Received: pooling={pooling!r}")
+    if speaker_context and not include_top:
+        raise ValueError(
+            "The speaker context feeds the pitch stack of the top: it needs include_top=True. "
+            f"Received: speaker_context={speaker_context}, include_top={include_top}"
+        )
     frames, n_mels = config.feature_shape()
     default_shape = (None,) if include_preprocessing else (frames, n_mels)
     input_shape = default_shape if input_shape is None else tuple(input_shape)
     _check_input_shape(input_shape, include_preprocessing, (frames, n_mels))
 
     if input_tensor is None:
-        inputs = keras.Input(
+        first = keras.Input(
             shape=input_shape, name="waveform" if include_preprocessing else "log_mel"
         )
     else:
-        inputs = input_tensor
-    x = inputs
+        first = input_tensor
+    inputs = [first]
     if include_preprocessing:
-        x = FrontEnd(config, name="front_end")(x)
-    x = keras.layers.Reshape((frames, n_mels, 1), name="image")(x)
+        log_mel, salience = FrontEnd(config, name="front_end")(first)
+    else:
+        log_mel, salience = first, None
+        if include_top:
+            salience = keras.Input(shape=config.pitch_shape(), name="salience")
+            inputs.append(salience)
+    context = None
+    if speaker_context:
+        context = keras.Input(shape=(config.pitch_shape()[1],), name="speaker_context")
+        inputs.append(context)
+
+    x = keras.layers.Reshape((frames, n_mels, 1), name="image")(log_mel)
     x = keras.layers.Rescaling(1.0 / 40.0, offset=0.5, name="db_scale")(x)
     architecture = config.architecture
     blocks = zip(architecture.block_filters, architecture.block_pools, strict=True)
@@ -153,19 +205,23 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     if include_top:
         x = keras.layers.MaxPooling2D(pool_size=(1, x.shape[2]), name="mel_max")(x)
         x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Concatenate(name="join")([x, *_pitch_stack(salience, context, config)])
         x = keras.layers.Dense(architecture.dense_units, activation="relu", name="fc")(x)
         x = keras.layers.Dropout(architecture.dropout, name="dropout")(x)
+        x = PropagateNonFinite(name="nonfinite")([*inputs, x])
         x = keras.layers.Dense(
             config.classes, activation=classifier_activation, name="predictions"
         )(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        if pooling == "avg":
+            x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        elif pooling == "max":
+            x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+        x = PropagateNonFinite(name="nonfinite")([*inputs, x])
 
     if input_tensor is not None:
-        inputs = keras.utils.get_source_inputs(input_tensor)
-    model = ToneNetModel(inputs, x, name=name)
+        inputs[0] = keras.utils.get_source_inputs(input_tensor)[0]
+    model = ToneNetModel(inputs if len(inputs) > 1 else inputs[0], x, name=name)
     if resolved is not None:
         if include_top:
             model.load_weights(resolved.path)
@@ -174,7 +230,27 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     return model
 
 
-def load_model(handle: WeightsHandle | keras.Model) -> keras.Model:
+def _pitch_stack(salience: Any, context: Any, config: ToneNetConfig) -> list[Any]:
+    """The relative pitch image through its convolution blocks: `[features, confidence]`."""
+    architecture = config.architecture
+    relative, confidence = RelativePitch(
+        window=architecture.pitch_window,
+        floor=config.front_end.pitch.floor,
+        name="relative_pitch",
+    )(salience, context)
+    y = keras.layers.Reshape(
+        (config.frames(), 2 * architecture.pitch_window, 1), name="pitch_image"
+    )(relative)
+    for block, filters in enumerate(architecture.pitch_filters, start=1):
+        y = _conv_block(y, filters, (2, 2), name=f"pitch{block}")
+    y = keras.layers.Flatten(name="pitch_flatten")(y)
+    y = keras.layers.Dense(architecture.pitch_units, activation="relu", name="pitch_fc")(y)
+    return [y, confidence]
+
+
+def load_model(
+    handle: WeightsHandle | keras.Model, *, speaker_context: bool = False
+) -> keras.Model:
     """The ToneNet that a handle names, built from the handle's own config.
 
     The one way keras_tone's command line and evaluation turn a `--weights`
@@ -185,20 +261,33 @@ def load_model(handle: WeightsHandle | keras.Model) -> keras.Model:
             `"hf://owner/repo[@revision]"`, a preset folder, a `.weights.h5`
             file (with the `config.json` beside it, if any), a `.keras` file
             saved with `model.save`, or a `keras.Model` (returned as is).
+        speaker_context: build the model with the `"speaker_context"` input.
 
     Returns:
         A waveform `keras.Model` with its classifier.
+
+    Raises:
+        ValueError: a `keras.Model` or `.keras` file whose inputs do not match
+            `speaker_context`.
 
     Example:
         >>> from keras_tone import load_model
         >>> load_model("blcu-5tone").output_shape
         (None, 5)
+        >>> tuple(t.name for t in load_model("blcu", speaker_context=True).inputs)
+        ('waveform', 'speaker_context')
     """
-    if isinstance(handle, keras.Model):
-        return handle
-    if str(handle).endswith(".keras"):
-        return keras.models.load_model(handle)
-    return ToneNet(weights=handle)
+    if isinstance(handle, keras.Model) or str(handle).endswith(".keras"):
+        model = handle if isinstance(handle, keras.Model) else keras.models.load_model(handle)
+        if (len(model.inputs) == 2) != speaker_context:
+            raise ValueError(
+                f"The model {model.name!r} takes {len(model.inputs)} input(s); with "
+                "speaker_context=True it must take two (waveform, speaker_context), "
+                "without it one (waveform). "
+                f"Received: speaker_context={speaker_context}"
+            )
+        return model
+    return ToneNet(weights=handle, speaker_context=speaker_context)
 
 
 def model_sample_rate(model: keras.Model) -> int:

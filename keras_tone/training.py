@@ -1,20 +1,24 @@
-"""Training ToneNet, and leave-one-speaker-out cross-validation.
+"""Training ToneNet.
 
-The recipe in one paragraph (measured on six speakers, leave-one-speaker-out;
-see the blcu model card): every clip is decoded once
+The recipe in one paragraph (`keras_tone.recipe.Recipe`; measured
+leave-one-speaker-out on the model cards): every clip is decoded once
 (`keras_tone.datasets.load_corpus`); each clip gets `copies` augmented
-versions, made once with numpy (pitch and speed changed together by
-resampling, white noise at a random SNR with a random leading silence, then
-the tempo changed with the pitch kept; `keras_tone.features`); every version
-goes through the model's own front end (`keras_tone.frontend.FrontEnd`), and
-ToneNet is trained on those log-mel images (`include_preprocessing=False`),
-drawing one version of each clip per epoch. The trained weights are then
-loaded, layer by layer by name, into the waveform model
-(`include_preprocessing=True`), which is what is saved and what
-`keras_tone.evaluation.evaluate` measures on raw waveforms.
+versions, made once with numpy, version `v` of a speaker being one virtual
+speaker (pitch and speed changed together by resampling, some tone-3 clips
+cut before their rise, white noise at a random SNR with a random leading
+silence, then the tempo changed with the pitch kept; `keras_tone.features`);
+every version goes through the model's own front end
+(`keras_tone.frontend.FrontEnd`), and ToneNet is trained on those log-mel and
+pitch images (`include_preprocessing=False`), drawing one version of each
+clip per epoch with the pitch histograms of other clips of its virtual
+speaker as speaker context. The trained weights are then loaded, layer by
+layer by name, into the waveform model (`include_preprocessing=True`), which
+is what is saved and what `keras_tone.evaluation.evaluate` measures on raw
+waveforms.
 
 * `train(manifests, output_dir, ...)`: train, write a preset and `report.json`.
-* `cross_validate(manifests, output_dir, ...)`: leave-one-speaker-out.
+* `prepare(manifests, ...)`: the clips of syllable and word manifests.
+* `keras_tone.crossval.cross_validate`: leave-one-speaker-out.
 
 `keras-tone train` runs them from the command line.
 """
@@ -28,7 +32,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +41,11 @@ import numpy as np
 from keras_tone._keras import check_same_keras, keras
 from keras_tone.cards import REPORT_NAME, model_card
 from keras_tone.config import ToneNetConfig
-from keras_tone.evaluation import as_list, evaluate, evaluation_report, metrics, predict_corpus
-from keras_tone.features import make_dataset, make_features
+from keras_tone.evaluation import (
+    as_list,
+    evaluate,
+)
+from keras_tone.features import Features, make_dataset, make_features
 from keras_tone.recipe import Recipe, resolve_recipe
 from keras_tone.tonenet import ToneNet
 from keras_tone.weights import save_preset
@@ -57,9 +64,10 @@ def _policy(mixed: bool):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def _fit(
-    features: np.ndarray,
+def fit(
+    features: Features,
     y: np.ndarray,
+    speakers: np.ndarray,
     config: ToneNetConfig,
     recipe: Recipe,
     seed: int,
@@ -67,30 +75,38 @@ def _fit(
     strategy: Any,
     verbose: int,
 ) -> tuple[keras.Model, dict]:
-    """Train ToneNet on log-mel images; return the waveform model and the history."""
+    """Train ToneNet on precomputed images (`keras_tone.features`).
+
+    Returns:
+        `(model, history)`: the waveform model (`include_preprocessing=True`,
+        one input, float32) with the trained weights, and the Keras history.
+    """
     classes = config.classes
     keras.utils.set_random_seed(seed)
     class_weights = None
     if recipe.class_weighting == "balanced":
         counts = np.bincount(y, minlength=classes).astype(np.float64)
         class_weights = np.where(counts > 0, len(y) / (classes * np.maximum(counts, 1)), 0.0)
-    elif recipe.class_weighting != "none":
-        raise ValueError(
-            "class_weighting must be 'none' or 'balanced'. "
-            f"Received: class_weighting={recipe.class_weighting!r}"
-        )
     data = make_dataset(
-        features, y, classes=classes, recipe=recipe, seed=seed, class_weights=class_weights
+        features,
+        y,
+        speakers,
+        classes=classes,
+        recipe=recipe,
+        seed=seed,
+        class_weights=class_weights,
     )
     steps = math.ceil(len(y) / recipe.batch_size)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with _policy(recipe.mixed_precision), scope:
-        model = ToneNet(weights=None, include_preprocessing=False, config=config)
+        model = ToneNet(
+            weights=None, include_preprocessing=False, config=config, speaker_context=True
+        )
         if optimizer is None:
             schedule = keras.optimizers.schedules.CosineDecay(
                 recipe.learning_rate, decay_steps=steps * recipe.epochs, alpha=0.02
             )
-            opt = keras.optimizers.Adam(schedule)
+            opt = keras.optimizers.Adam(schedule, use_ema=recipe.ema, ema_momentum=0.999)
         else:
             opt = optimizer.__class__.from_config(optimizer.get_config())
         model.compile(
@@ -129,6 +145,7 @@ def train(
     neutral_speakers: Sequence[str] | None = None,
     card_notes: str | None = None,
     class_weighting: str | None = None,
+    command: Sequence[str] = (),
     verbose: int = 2,
 ) -> dict:
     """Train ToneNet from scratch and write a preset folder.
@@ -163,13 +180,15 @@ def train(
         class_weighting: `"none"`, `"balanced"` or `"auto"`; overrides the
             recipe's. `"auto"` (the recipe's default) means `"balanced"` for
             5 classes and `"none"` for 4.
+        command: the command lines that ran this, for the report and the card.
         verbose: Keras `fit` verbosity.
 
     Returns:
         The report (also written to `output_dir/report.json`).
     """
     recipe = resolve_recipe(recipe, classes, epochs, batch_size, class_weighting)
-    config, corpus = _prepare(manifests, classes, config, optimizer, neutral_speakers, cache_dir)
+    config, data = prepare(manifests, classes, config, optimizer, neutral_speakers, cache_dir)
+    corpus = data.corpus
     output_dir = Path(output_dir)
     unknown = set(exclude_speakers) - set(corpus.speakers.tolist())
     if unknown:
@@ -184,7 +203,7 @@ def train(
     features = make_features(corpus, recipe, config, seed=seed, progress=verbose > 0)
     feature_seconds = time.perf_counter() - started
     fit_options = (config, recipe, seed, optimizer, strategy, verbose)
-    model, history = _fit(features, corpus.labels, *fit_options)
+    model, history = fit(features, corpus.labels, corpus.speakers, *fit_options)
     seconds = time.perf_counter() - started
     report: dict[str, Any] = {
         "kind": "train",
@@ -198,6 +217,7 @@ def train(
         "unreadable": [{"path": path, "reason": reason} for path, reason in corpus.unreadable],
         "seed": seed,
         "neutral_speakers": None if neutral_speakers is None else list(neutral_speakers),
+        "command": list(command),
         "recipe": asdict(recipe),
         "optimizer": None if optimizer is None else type(optimizer).__name__,
         "strategy": None if strategy is None else type(strategy).__name__,
@@ -230,135 +250,41 @@ def train(
     return report
 
 
-def cross_validate(
-    manifests: str | os.PathLike | Iterable[str | os.PathLike],
-    output_dir: str | os.PathLike,
-    *,
-    classes: int = 4,
-    config: ToneNetConfig | None = None,
-    speakers: Sequence[str] | None = None,
-    seed: int = 0,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    recipe: Recipe | None = None,
-    optimizer: Any = None,
-    strategy: Any = None,
-    cache_dir: str | os.PathLike | None = None,
-    compare_classes: int | None = None,
-    neutral_speakers: Sequence[str] | None = None,
-    class_weighting: str | None = None,
-    verbose: int = 2,
-) -> dict:
-    """Leave-one-speaker-out: for each speaker, train on the others, test on it.
+@dataclass(frozen=True)
+class TrainingData:
+    """The clips a run trains (and cross-validation tests) on.
 
-    Augmented features are computed once for the whole corpus and each fold
-    takes its training speakers' rows, so the folds differ only in which
-    speaker is held out. Each fold's waveform model is written to
-    `output_dir/fold-<speaker>/` and measured on the held-out speaker's raw
-    clips.
-
-    Args:
-        manifests: manifest CSV(s) of all speakers.
-        output_dir: folder of the per-fold presets and `report.json`.
-        classes: 4 or 5.
-        config: as in `train`.
-        speakers: the speakers to hold out (default: every speaker); the
-            others are always trained on.
-        seed: as in `train`.
-        epochs: overrides the recipe's (default: the recipe's).
-        batch_size: overrides the recipe's (default: the recipe's).
-        recipe: as in `train`.
-        optimizer: as in `train`.
-        strategy: as in `train`.
-        cache_dir: decoded-audio cache.
-        compare_classes: with `classes=5`, also report accuracy on tones 1-4
-            only (`4`), for comparison with a 4-class model.
-        neutral_speakers: as in `train`.
-        class_weighting: as in `train`.
-        verbose: Keras `fit` verbosity.
-
-    Returns:
-        `{"kind": "cross_validate", "folds": {speaker: evaluation report of
-        that speaker + train_seconds}, "summary": {speaker: accuracy}, ...}`,
-        also written to `output_dir/report.json`.
+    Attributes:
+        corpus: every clip: the syllables of syllable manifests, then the
+            syllables cut from the recordings of word manifests.
+        word: int `[clips]`: the index of a clip's word in `words.words`, -1
+            for a syllable recorded alone.
+        words: the word recordings (`keras_tone.words.load_word_corpus`), or
+            `None` without word manifests.
     """
-    recipe = resolve_recipe(recipe, classes, epochs, batch_size, class_weighting)
-    config, corpus = _prepare(manifests, classes, config, optimizer, neutral_speakers, cache_dir)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    all_speakers = corpus.speaker_names()
-    held_out = list(speakers) if speakers is not None else all_speakers
-    unknown = set(held_out) - set(all_speakers)
-    if unknown:
-        raise ValueError(
-            f"speakers names speakers that are not in the corpus: {sorted(unknown)}; "
-            f"the corpus has {all_speakers}."
-        )
-    started = time.perf_counter()
-    features = make_features(corpus, recipe, config, seed=seed, progress=verbose > 0)
-    fit_options = (config, recipe, seed, optimizer, strategy, verbose)
-    report: dict[str, Any] = {
-        "kind": "cross_validate",
-        "classes": classes,
-        "class_names": list(config.class_names),
-        "speakers": all_speakers,
-        "unreadable": [{"path": path, "reason": reason} for path, reason in corpus.unreadable],
-        "recipe": asdict(recipe),
-        "seed": seed,
-        "neutral_speakers": None if neutral_speakers is None else list(neutral_speakers),
-        "feature_seconds": round(time.perf_counter() - started, 1),
-        "folds": {},
-        "summary": {},
-    }
-    for speaker in held_out:
-        fold_start = time.perf_counter()
-        train_mask = corpus.speakers != speaker
-        model, history = _fit(features[train_mask], corpus.labels[train_mask], *fit_options)
-        fold_seconds = time.perf_counter() - fold_start
-        test = corpus.select(~train_mask)
-        probs = predict_corpus(model, test)
-        fold = evaluation_report(test, probs.argmax(axis=1), classes)
-        del fold["unreadable"]  # the corpus's, in the report itself
-        fold["train_speakers"] = [s for s in all_speakers if s != speaker]
-        fold["train_seconds"] = round(fold_seconds, 1)
-        fold["final_train_accuracy"] = history["accuracy"][-1]
-        if compare_classes is not None and compare_classes < classes:
-            keep = test.labels < compare_classes
-            restricted = probs[keep][:, :compare_classes].argmax(axis=1)
-            fold[f"tones_1_{compare_classes}_only"] = metrics(
-                test.labels[keep], restricted, compare_classes
-            )
-            fold[f"tones_1_{compare_classes}_accuracy_of_full_argmax"] = float(
-                (probs[keep].argmax(axis=1) == test.labels[keep]).mean()
-            )
-        report["folds"][speaker] = fold
-        report["summary"][speaker] = fold["overall"]["accuracy"]
-        save_preset(
-            model,
-            output_dir / f"fold-{speaker}",
-            config=config,
-            card=f"# ToneNet LOSO fold: held out {speaker}\n\nNot for release.\n",
-        )
-        logger.info("held out %s: accuracy %.4f", speaker, fold["overall"]["accuracy"])
-        (output_dir / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
-    accuracies = list(report["summary"].values())
-    report["mean_accuracy"] = float(np.mean(accuracies))
-    report["min_accuracy"] = float(np.min(accuracies))
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    (output_dir / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
-    return report
+
+    corpus: Any
+    word: np.ndarray
+    words: Any = None
 
 
-def _prepare(
+def prepare(
     manifests: Any,
     classes: int,
     config: ToneNetConfig | None,
     optimizer: Any,
     neutral_speakers: Sequence[str] | None,
     cache_dir: Any,
-) -> tuple[ToneNetConfig, Any]:
-    """What `train` and `cross_validate` both start from: the config and the corpus."""
+) -> tuple[ToneNetConfig, TrainingData]:
+    """What `train` and `cross_validate` start from: the config and the training data.
+
+    Syllable manifests (`keras_tone.datasets`) and word manifests
+    (`keras_tone.words`, cut into syllables labelled with their surface
+    tones) can be mixed. With 4 classes, the neutral-tone syllables of words
+    are left out (those of syllable manifests are never loaded).
+    """
     from keras_tone.datasets import load_corpus
+    from keras_tone.words import is_word_manifest, load_word_corpus
 
     if optimizer is not None:
         check_same_keras(optimizer, "optimizer")
@@ -368,10 +294,24 @@ def _prepare(
             f"config has {config.classes} classes, but classes={classes} was asked for. "
             f"Received: config.classes={config.classes}"
         )
-    corpus = load_corpus(
-        as_list(manifests), classes=classes, sample_rate=config.sample_rate, cache_dir=cache_dir
-    )
-    return config, _keep_neutral_of(corpus, neutral_speakers)
+    paths = as_list(manifests)
+    word_manifests = [path for path in paths if is_word_manifest(path)]
+    syllable_manifests = [path for path in paths if path not in word_manifests]
+    options = {"sample_rate": config.sample_rate, "cache_dir": cache_dir}
+    corpus = None
+    if syllable_manifests:
+        corpus = load_corpus(syllable_manifests, classes=classes, **options)
+        corpus = _keep_neutral_of(corpus, neutral_speakers)
+    word = np.full(0 if corpus is None else len(corpus), -1, np.int64)
+    words = None
+    if word_manifests:
+        words = load_word_corpus(word_manifests, **options)
+        keep = words.syllables.tones <= classes
+        syllables = words.syllables.select(keep)
+        syllables = replace(syllables, classes=classes)
+        corpus = syllables if corpus is None else corpus.concatenate(syllables)
+        word = np.concatenate([word, words.word[keep]])
+    return config, TrainingData(corpus, word, words)
 
 
 def _keep_neutral_of(corpus: Any, neutral_speakers: Sequence[str] | None) -> Any:
@@ -395,4 +335,4 @@ def _keep_neutral_of(corpus: Any, neutral_speakers: Sequence[str] | None) -> Any
     return corpus.select(keep)
 
 
-__all__ = ["Recipe", "cross_validate", "train"]
+__all__ = ["TrainingData", "fit", "prepare", "train"]

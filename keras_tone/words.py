@@ -13,7 +13,14 @@ or short phrase (the format of `../shared/words`):
 * `speaker`, `sex` (sex may be empty).
 
 Extra columns are ignored. Syllable manifests (`path,syllable,tone,...`)
-are read by `keras_tone.datasets.read_manifest`.
+are read by `keras_tone.datasets.read_manifest`; `is_word_manifest` tells
+the two apart by their header.
+
+`load_word_corpus` decodes the recordings of word manifests once (cached
+like `keras_tone.datasets.load_corpus`), cuts each into the syllables of
+its pinyin (`keras_tone.segmentation.segment`) and returns a `WordCorpus`:
+one clip per syllable, labelled with its surface tone, and the word it
+comes from.
 
 Example:
     >>> import os, tempfile
@@ -30,11 +37,19 @@ Example:
 from __future__ import annotations
 
 import csv
+import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from keras_tone.config import SAMPLE_RATE
+from keras_tone.datasets import Corpus, csv_records, decode_cached, default_cache_dir
 from keras_tone.pinyin import TONES, _align_hanzi, parse_pinyin
+
+logger = logging.getLogger(__name__)
 
 #: Columns every word manifest must have, in any order (extra columns are ignored).
 WORD_MANIFEST_COLUMNS = ("path", "hanzi", "pinyin", "surface", "speaker", "sex")
@@ -69,6 +84,12 @@ class WordRow:
         return len(self.syllables)
 
 
+def _header(path: Path) -> list[str]:
+    """The column names of a CSV file."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return [name.strip() for name in next(csv.reader(handle), [])]
+
+
 def read_word_manifest(path: str | os.PathLike) -> list[WordRow]:
     """Parse and check a word manifest (`path,hanzi,pinyin,surface,speaker,sex`).
 
@@ -96,65 +117,46 @@ def read_word_manifest(path: str | os.PathLike) -> list[WordRow]:
         (2, 4)
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No word manifest at {str(path)!r}. A word manifest is a CSV file with "
-            f"the columns {','.join(WORD_MANIFEST_COLUMNS)}."
+    hint = ""
+    if path.is_file() and {"syllable", "tone"} <= set(_header(path)):
+        hint = (
+            " This looks like a syllable manifest: read it with keras_tone.datasets.read_manifest."
         )
     rows: list[WordRow] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in (reader.fieldnames or [])]
-        missing = [column for column in WORD_MANIFEST_COLUMNS if column not in header]
-        if missing:
-            hint = ""
-            if "syllable" in header and "tone" in header:
-                hint = (
-                    " This looks like a syllable manifest: read it with "
-                    "keras_tone.datasets.read_manifest."
-                )
+    for line, values in csv_records(path, WORD_MANIFEST_COLUMNS, kind="Word manifest", hint=hint):
+        where = f"Word manifest {str(path)!r}, line {line}"
+        empty = [key for key in ("path", "pinyin", "surface", "speaker") if not values[key]]
+        if empty:
+            raise ValueError(f"{where}: empty {', '.join(empty)}.")
+        try:
+            syllables = parse_pinyin(values["pinyin"])
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from error
+        surface = _surface(values["surface"], where)
+        if len(surface) != len(syllables):
             raise ValueError(
-                f"Word manifest {str(path)!r} lacks the column(s) {', '.join(missing)}; "
-                f"expected the header {','.join(WORD_MANIFEST_COLUMNS)}, received "
-                f"{','.join(header) or '(empty file)'}.{hint}"
+                f"{where}: surface {values['surface']!r} has {len(surface)} tones "
+                f"but pinyin {values['pinyin']!r} has {len(syllables)} syllables; "
+                "give one surface tone per syllable."
             )
-        reader.fieldnames = header
-        for record in reader:
-            line = reader.line_num
-            where = f"Word manifest {str(path)!r}, line {line}"
-            values = {key: (record.get(key) or "").strip() for key in WORD_MANIFEST_COLUMNS}
-            empty = [key for key in ("path", "pinyin", "surface", "speaker") if not values[key]]
-            if empty:
-                raise ValueError(f"{where}: empty {', '.join(empty)}.")
+        if values["hanzi"]:
             try:
-                syllables = parse_pinyin(values["pinyin"])
+                _align_hanzi(values["hanzi"], syllables)
             except ValueError as error:
                 raise ValueError(f"{where}: {error}") from error
-            surface = _surface(values["surface"], where)
-            if len(surface) != len(syllables):
-                raise ValueError(
-                    f"{where}: surface {values['surface']!r} has {len(surface)} tones "
-                    f"but pinyin {values['pinyin']!r} has {len(syllables)} syllables; "
-                    "give one surface tone per syllable."
-                )
-            if values["hanzi"]:
-                try:
-                    _align_hanzi(values["hanzi"], syllables)
-                except ValueError as error:
-                    raise ValueError(f"{where}: {error}") from error
-            rows.append(
-                WordRow(
-                    path=(path.parent / values["path"]).resolve(),
-                    hanzi=values["hanzi"],
-                    syllables=tuple(s.syllable for s in syllables),
-                    pinyin=tuple(s.pinyin for s in syllables),
-                    citation=tuple(s.tone for s in syllables),
-                    surface=surface,
-                    speaker=values["speaker"],
-                    sex=values["sex"],
-                    line=line,
-                )
+        rows.append(
+            WordRow(
+                path=(path.parent / values["path"]).resolve(),
+                hanzi=values["hanzi"],
+                syllables=tuple(s.syllable for s in syllables),
+                pinyin=tuple(s.pinyin for s in syllables),
+                citation=tuple(s.tone for s in syllables),
+                surface=surface,
+                speaker=values["speaker"],
+                sex=values["sex"],
+                line=line,
             )
+        )
     return rows
 
 
@@ -171,4 +173,180 @@ def _surface(text: str, where: str) -> tuple[int, ...]:
     return tuple(tones)
 
 
-__all__ = ["WORD_MANIFEST_COLUMNS", "WordRow", "read_word_manifest"]
+def is_word_manifest(path: str | os.PathLike) -> bool:
+    """Whether a CSV file's header has every column of a word manifest.
+
+    Only the header is read; `read_word_manifest` checks the rows.
+
+    Raises:
+        FileNotFoundError: there is no file at `path`.
+
+    Example:
+        >>> import os, tempfile
+        >>> from keras_tone.words import is_word_manifest
+        >>> path = os.path.join(tempfile.mkdtemp(), "manifest.csv")
+        >>> _ = open(path, "w").write("path,syllable,tone,speaker,sex\\n")
+        >>> is_word_manifest(path)
+        False
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No manifest at {str(path)!r}.")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        header = {name.strip() for name in next(csv.reader(handle), [])}
+    return set(WORD_MANIFEST_COLUMNS) <= header
+
+
+@dataclass
+class WordCorpus:
+    """The syllables of decoded word recordings, each with its word.
+
+    Attributes:
+        syllables: a `keras_tone.datasets.Corpus` with one clip per syllable:
+            `labels` and `tones` are the surface tones (5 = neutral, class
+            index 4), `syllables` the citation pinyin (`"hao3"`), `paths`,
+            `speakers` and `sexes` those of the word; its `unreadable` lists
+            the words that could not be decoded or cut, with the reason.
+        words: the `WordRow` of each word that was cut, in manifest order.
+        word: int `[syllables]`, the index in `words` of each syllable's word.
+        position: int `[syllables]`, the syllable's position in its word, from 1.
+        citation: int `[syllables]`, its citation tone (1-5).
+        segments: float `[syllables, 2]`, its start and end in seconds in
+            the word's recording.
+    """
+
+    syllables: Corpus
+    words: list[WordRow]
+    word: np.ndarray
+    position: np.ndarray
+    citation: np.ndarray
+    segments: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.syllables)
+
+    def select(self, mask: np.ndarray) -> WordCorpus:
+        """The words that hold a syllable `mask` picks, with all their syllables."""
+        words = np.unique(self.word[mask])
+        keep = np.isin(self.word, words)
+        renumber = np.full(len(self.words), -1, np.int64)
+        renumber[words] = np.arange(len(words))
+        return WordCorpus(
+            syllables=self.syllables.select(keep),
+            words=[self.words[int(i)] for i in words],
+            word=renumber[self.word[keep]],
+            position=self.position[keep],
+            citation=self.citation[keep],
+            segments=self.segments[keep],
+        )
+
+
+def load_word_corpus(
+    manifests: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> WordCorpus:
+    """Decode the recordings of word manifests and cut them into their syllables.
+
+    Each recording is decoded once (`keras_tone.datasets.decode_cached`:
+    mono, resampled, cached per manifest and rate) and cut into as many
+    syllables as its pinyin has, by `keras_tone.segmentation.segment` and
+    `keras_tone.audio.cut`, the way `keras_tone.score` cuts a
+    learner's word. A recording that cannot be decoded, or that `segment`
+    refuses (silent, too short for its syllables), is left out, logged and
+    listed with the reason.
+
+    Args:
+        manifests: a word manifest path or a list of them.
+        sample_rate: sampling rate of the clips, in Hz.
+        cache_dir: folder of the decoded-audio cache; `None` for
+            `keras_tone.datasets.default_cache_dir()`.
+        progress: show progress bars while decoding and cutting.
+
+    Returns:
+        A `WordCorpus`.
+
+    Raises:
+        FileNotFoundError: a manifest, or an audio file it lists, is missing.
+        ValueError: a manifest is malformed (`read_word_manifest`).
+
+    Example:
+        >>> from keras_tone.words import load_word_corpus
+        >>> corpus = load_word_corpus("words/manifest.csv")  # doctest: +SKIP
+        >>> corpus.syllables.tones[:2], corpus.position[:2]  # doctest: +SKIP
+        (array([2, 4]), array([1, 2]))
+    """
+    from keras_tone.audio import cut
+    from keras_tone.segmentation import segment
+
+    if isinstance(manifests, (str, os.PathLike)):
+        manifests = [manifests]
+    manifests = [Path(m) for m in manifests]
+    if not manifests:
+        raise ValueError("load_word_corpus received no manifests.")
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    clips: list[np.ndarray] = []
+    words: list[WordRow] = []
+    spans: list[tuple[float, float]] = []
+    unreadable: list[tuple[str, str]] = []
+    for manifest in manifests:
+        rows = read_word_manifest(manifest)
+        decoded, errors = decode_cached(manifest, rows, sample_rate, cache, progress)
+        pairs: Iterable = zip(rows, decoded, errors, strict=True)
+        if progress:
+            from tqdm.auto import tqdm
+
+            name = manifest.parent.name
+            pairs = tqdm(pairs, total=len(rows), desc=f"Cutting {name}", unit="word")
+        for row, waveform, error in pairs:
+            if not error:
+                try:
+                    segments = segment(waveform, sample_rate, len(row))
+                except ValueError as failure:
+                    error = f"cannot be cut into {len(row)} syllables: {failure}"
+            if error:
+                unreadable.append((str(row.path), " ".join(error.split())))
+                continue
+            words.append(row)
+            clips.extend(cut(waveform, sample_rate, segments))
+            spans.extend(segments)
+    for path, error in unreadable:
+        logger.warning("Left out %s, which cannot be read: %s", path, error)
+    lengths = [len(row) for row in words]
+
+    def per_syllable(values: Iterable, dtype: type) -> np.ndarray:
+        return np.repeat(np.asarray(list(values), dtype=dtype), lengths)
+
+    tones = np.asarray([t for row in words for t in row.surface], dtype=np.int64)
+    syllables = Corpus(
+        waveforms=clips,
+        labels=tones - 1,
+        tones=tones,
+        speakers=per_syllable((row.speaker for row in words), str),
+        sexes=per_syllable((row.sex for row in words), str),
+        syllables=np.asarray([p for row in words for p in row.pinyin], dtype=str),
+        paths=per_syllable((str(row.path) for row in words), str),
+        sample_rate=int(sample_rate),
+        classes=5,
+        unreadable=unreadable,
+    )
+    return WordCorpus(
+        syllables=syllables,
+        words=words,
+        word=np.repeat(np.arange(len(words)), lengths),
+        position=np.concatenate([np.arange(1, n + 1) for n in lengths] or [np.zeros(0, int)]),
+        citation=np.asarray([t for row in words for t in row.citation], dtype=np.int64),
+        segments=np.asarray(spans, dtype=np.float64).reshape(-1, 2),
+    )
+
+
+__all__ = [
+    "WORD_MANIFEST_COLUMNS",
+    "WordCorpus",
+    "WordRow",
+    "is_word_manifest",
+    "load_word_corpus",
+    "read_word_manifest",
+]

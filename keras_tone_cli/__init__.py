@@ -26,7 +26,7 @@ PROG = "keras-tone"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-COMMANDS = ("predict", "plot", "doctor", "train", "evaluate", "card")
+COMMANDS = ("predict", "check", "plot", "doctor", "train", "evaluate", "card")
 
 
 class _UsageError(Exception):
@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     card_opts.add_argument(
         "--card-notes", default=None, metavar="MD", help="Markdown file added to the model card"
     )
+    card_opts.add_argument(
+        "--loso-report",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="report.json of --loso runs for the model card; several runs of one design "
+        "(e.g. other seeds) are joined (not with --loso)",
+    )
     model_opts = argparse.ArgumentParser(add_help=False)
     model_opts.add_argument(
         "--gpu-memory-limit",
@@ -103,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="classify the tone of audio files",
         description="Classify the tone of each audio file: one line per clip with the file, "
         "the tone number, its name and its probability. Directories are walked for "
-        ".wav, .flac, .ogg and .mp3 files. Files that cannot be read are reported on "
-        "stderr and skipped; the exit status is then 1.",
+        ".wav, .flac, .ogg and .mp3 files. Files that cannot be read, and clips without "
+        "voiced speech (silence, noise, hum, a test tone), get no tone: they are reported "
+        "on stderr with the reason, and the exit status is then 1.",
     )
     predict.add_argument("paths", nargs="+", metavar="FILE|DIR", help="audio files or folders")
     _add_weights(predict)
@@ -118,11 +127,81 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--format",
         choices=("table", "json", "csv"),
-        default="table",
-        help="table (aligned columns), json (one JSON object per line) or csv (default: table)",
+        default=None,
+        help="table (aligned columns), json (one JSON object per line; a JSON array in a "
+        "-o FILE.json) or csv (default: table, or as the suffix of -o says)",
+    )
+    predict.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE",
+        help="write the results to FILE instead of stdout: CSV for .csv, JSON for .json "
+        "(an array) or .jsonl (one object per line), unless --format says otherwise",
+    )
+    predict.add_argument(
+        "--speaker-context",
+        action="store_true",
+        help="judge each clip against the other clips of its speaker (the model's speaker "
+        "context): the clips of each folder are one speaker",
+    )
+    predict.add_argument(
+        "--speaker",
+        default=None,
+        metavar="NAME",
+        help="all the given files are clips of one speaker, NAME (implies --speaker-context)",
     )
     predict.add_argument(
         "--quiet", action="store_true", help="no progress bar, even for many files"
+    )
+
+    check = commands.add_parser(
+        "check",
+        parents=[common, model_opts],
+        help="check the tones of a recorded word against its expected pinyin",
+        description="Cut a recording of one word or short phrase into the syllables of the "
+        "expected pinyin, classify each syllable's tone (with the word's other syllables as "
+        "context) and compare it with the tone expected after tone sandhi: one row per "
+        "syllable with its expected and heard tone, probability and verdict (ok, wrong tone, "
+        "unsure when no tone reaches probability 0.5, not judged). Exit status 1 when the "
+        "file cannot be read or cut into that many syllables.",
+    )
+    check.add_argument("file", metavar="FILE", help="a recording of one word or short phrase")
+    check.add_argument(
+        "--expect",
+        metavar="PINYIN",
+        default=None,
+        help='the citation reading, tone digits or marks ("ni3 hao3", "nǐ hǎo"); tone sandhi '
+        "is applied to it. Required unless --textgrid's labels give it",
+    )
+    _add_hanzi(check)
+    _add_weights(check, default="blcu-words")
+    check.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (aligned columns and a line for the word), json (one JSON object for the "
+        "file, with a list of syllables) or csv (one row per syllable) (default: table)",
+    )
+    check.add_argument(
+        "--textgrid",
+        metavar="IN",
+        default=None,
+        help="take the syllables' boundaries from an interval tier of this Praat TextGrid "
+        "(and the pinyin from its labels when --expect is not given)",
+    )
+    check.add_argument(
+        "--tier",
+        metavar="NAME",
+        default=None,
+        help="the tier of --textgrid that marks the syllables (default: syllables)",
+    )
+    check.add_argument(
+        "--write-textgrid",
+        metavar="OUT",
+        default=None,
+        help="write a TextGrid with the tiers of --textgrid (else a syllables tier) and a "
+        "tier 'tones' labelled 'heard p=probability exp=expected'",
     )
 
     plot = commands.add_parser(
@@ -130,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common, model_opts],
         help="draw waveform, log-mel, F0 contour and tone probabilities of a clip",
         description="Draw one clip's waveform, log-mel spectrogram, F0 contour (librosa.pyin) "
-        "and ToneNet's tone probabilities in one figure. Needs matplotlib "
-        "(`pip install keras-tone[plot]`).",
+        "and ToneNet's tone probabilities in one figure; with --expect, a word's waveform and "
+        "pitch contour with its syllables, expected and heard tones (as `check` finds them). "
+        "Needs matplotlib (`pip install keras-tone[plot]`).",
     )
     plot.add_argument("file", metavar="FILE", help="an audio file")
     plot.add_argument(
@@ -141,7 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help="image to write; the format follows the suffix (.png, .svg, .pdf)",
     )
-    _add_weights(plot, allow_none=True)
+    plot.add_argument(
+        "--expect",
+        metavar="PINYIN",
+        default=None,
+        help="the word's citation pinyin (as for `check`): draw its syllables and tones",
+    )
+    _add_hanzi(plot)
+    _add_weights(plot, allow_none=True, default=None, shown="blcu; blcu-words with --expect")
 
     commands.add_parser(
         "doctor",
@@ -171,7 +258,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--epochs", type=_positive_int, default=None, metavar="N")
     train.add_argument("--batch-size", type=_positive_int, default=None, metavar="N")
-    train.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
+    train.add_argument(
+        "--seed",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="N",
+        help="random seed (default: 0); with --loso, several seeds run every fold once "
+        "per seed and report the mean and range",
+    )
     train.add_argument(
         "--loso",
         action="store_true",
@@ -183,6 +278,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SPEAKER",
         help="with --loso: the speakers to hold out (default: every speaker)",
+    )
+    train.add_argument(
+        "--exclude",
+        nargs="+",
+        default=(),
+        metavar="SPEAKER",
+        help="leave these speakers out of training (with --loso: of every fold)",
+    )
+    train.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="training precision: mixed bfloat16, float32, or auto: bfloat16 where the "
+        "hardware computes it natively (a GPU of compute capability >= 8, or a CPU with "
+        "AVX512-BF16/AMX), float32 elsewhere (default: auto)",
     )
     train.add_argument(
         "--neutral-from",
@@ -208,12 +318,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="range of the tempo augmentation, as rates (above 1 is faster); "
         "1 1 turns it off (default: the recipe's, 0.67 1.5)",
     )
-    train.add_argument(
-        "--loso-report",
-        default=None,
-        metavar="JSON",
-        help="report.json of a --loso run, for the model card (not with --loso)",
-    )
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -225,6 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest.csv files")
     _add_weights(evaluate, required=True)
     evaluate.add_argument("--batch-size", type=_positive_int, default=None, metavar="N")
+    evaluate.add_argument(
+        "--speaker-context",
+        action="store_true",
+        help="give each clip the speaker context of the other clips of its speaker "
+        "(the manifests' speaker column)",
+    )
     evaluate.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
 
     card = commands.add_parser(
@@ -239,16 +349,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_weights(
-    parser: argparse.ArgumentParser, *, allow_none: bool = False, required: bool = False
+    parser: argparse.ArgumentParser,
+    *,
+    allow_none: bool = False,
+    required: bool = False,
+    default: str | None = "blcu",
+    shown: str | None = None,
 ) -> None:
     extra = "; `none` for no probabilities" if allow_none else ""
     parser.add_argument(
         "--weights",
         required=required,
-        default=None if required else "blcu",
+        default=None if required else default,
         metavar="NAME|PATH",
         help=f"a pretrained preset name, hf://owner/repo[@revision], a preset folder, or a "
-        f".weights.h5 or .keras file{extra}" + ("" if required else " (default: blcu)"),
+        f".weights.h5 or .keras file{extra}"
+        + ("" if required else f" (default: {shown or default})"),
+    )
+
+
+def _add_hanzi(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--hanzi",
+        metavar="CHARACTERS",
+        default=None,
+        help="the word's characters, one per syllable (e.g. 一定): needed for the sandhi of "
+        "一 and 不",
     )
 
 
@@ -292,6 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     args.debug = bool(getattr(args, "debug", False))
     args.prefix = f"{PROG} {args.command}"
+    args.argv = argv  # recorded in training reports
     try:
         with _quiet_start(args.debug):
             from keras_tone import commands  # TensorFlow, Keras and the library

@@ -80,6 +80,8 @@ def trim(clip: np.ndarray) -> np.ndarray:
 def pseudo_words(data: Path, *, faster: bool, per_speaker: int = 100, seed: int = 0) -> list[dict]:
     import librosa
 
+    from keras_tone import load_audio
+
     rng = np.random.default_rng(seed)
     words = []
     for speaker in SPEAKERS:
@@ -90,7 +92,7 @@ def pseudo_words(data: Path, *, faster: bool, per_speaker: int = 100, seed: int 
             n = int(rng.integers(1, 6))
             syllables = []
             for pick in rng.choice(len(rows), n, replace=False):
-                clip, _ = librosa.load(folder / rows[pick]["path"], sr=SR)
+                clip = load_audio(folder / rows[pick]["path"], sample_rate=SR)
                 clip = trim(clip)
                 gain = 10 ** (rng.uniform(-4, 4) / 20)
                 syllables.append(clip / (np.abs(clip).max() + 1e-9) * gain * 0.5)

@@ -64,3 +64,57 @@ def voiced_syllable(
     return (gain * np.concatenate([lead, voice, np.zeros(int(0.05 * sample_rate))])).astype(
         np.float32
     )
+
+
+def pink_noise(sample_rate: int, seconds: float = 1.0, seed: int = 0, slope: float = 0.5):
+    """Noise whose amplitude falls as f**-slope: 0.5 is pink, 1.0 brown (red)."""
+    n = int(sample_rate * seconds)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    frequencies = np.fft.rfftfreq(n, 1.0 / sample_rate)
+    spectrum[1:] /= frequencies[1:] ** slope
+    spectrum[0] = 0.0
+    y = np.fft.irfft(spectrum, n)
+    return (0.1 * y / y.std()).astype(np.float32)
+
+
+def hum(sample_rate: int, mains: float, seconds: float = 1.0, *, harmonics: str = "all"):
+    """Mains hum: `mains` Hz and its harmonics up to 7.9 kHz at 1/k amplitude.
+
+    `harmonics="odd"` keeps the odd ones (a transformer's hum); `"second"`
+    makes the second harmonic the strongest (a rectifier's buzz).
+    """
+    t = np.arange(int(sample_rate * seconds)) / sample_rate
+    y = np.zeros_like(t)
+    for k in range(1, int(7900 // mains) + 1):
+        if harmonics == "odd" and k % 2 == 0:
+            continue
+        amplitude = (
+            1.0
+            if (harmonics == "second" and k == 2)
+            else (0.3 if harmonics == "second" else 1.0) / k
+        )
+        y += amplitude * np.sin(2 * np.pi * mains * k * t + k)
+    return (0.1 * y / np.abs(y).max()).astype(np.float32)
+
+
+def sine(sample_rate: int, frequency: float, seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(sample_rate * seconds)) / sample_rate
+    return (0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def click_train(sample_rate: int, rate_hz: float, seconds: float = 1.0) -> np.ndarray:
+    y = np.zeros(int(sample_rate * seconds), np.float32)
+    y[:: int(round(sample_rate / rate_hz))] = 0.5
+    return y
+
+
+def voiced_word(*tones: int, sample_rate: int = 16000) -> np.ndarray:
+    """`voiced_syllable`s of 0.3 s, the first after 0.1 s of silence, then 0.1 s apart.
+
+    The syllables lie at 0.1-0.4 s, 0.5-0.8 s, 0.9-1.2 s...
+    """
+    parts = [
+        voiced_syllable(tone, sample_rate, seconds=0.3, lead_silence=0.1 if i == 0 else 0.05)
+        for i, tone in enumerate(tones)
+    ]
+    return np.concatenate(parts)

@@ -90,7 +90,11 @@ def test_docs_have_python_examples() -> None:
     assert len(skipped) <= 4, [b.where for b in skipped]  # keep the untested ones few
     for block in blocks:
         if block.marker:
-            assert block.marker.split()[0] in ("skip", "weights=None", "requires"), block.where
+            assert block.marker.split()[0] in (
+                "skip",
+                "weights=None",
+                "requires",
+            ), block.where
             if block.marker.startswith("skip"):
                 assert re.match(r"skip \(.+\)", block.marker), f"{block.where}: say why"
 

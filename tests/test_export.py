@@ -14,7 +14,7 @@ from signals import TONE_CONTOURS, voiced_syllable, white_noise
 
 from keras_tone import ToneNet
 from keras_tone._keras import keras
-from keras_tone.export import export
+from keras_tone.export import export, run_artefact
 
 #: Largest absolute difference in probability allowed between artefact and Keras.
 ATOL = 1e-4
@@ -137,12 +137,32 @@ def test_onnx_runs_in_onnxruntime(model, clips, tmp_path):
     )
 
 
+@pytest.mark.parametrize("fmt", ["saved_model", "tflite", "onnx"])
+def test_non_finite_clips_give_nan_in_every_runtime(model, clips, tmp_path, fmt):
+    if fmt == "onnx":
+        pytest.importorskip("tf2onnx")
+    from keras_tone.export import run_artefact
+
+    path = export(model, tmp_path / f"tonenet.{fmt}".replace(".saved_model", ""), format=fmt)
+    x = clips[:4].copy()
+    x[1, 3000] = np.nan
+    x[3, 10] = np.inf
+    got = run_artefact(path, fmt, x)
+    assert np.isnan(got[[1, 3]]).all()
+    np.testing.assert_allclose(got[[0, 2]], model(clips[[0, 2]], training=False), atol=ATOL)
+
+
 def test_feature_input_model_exports(tmp_path):
     model = ToneNet(weights=None, include_preprocessing=False)
-    features = np.random.default_rng(0).uniform(-80, 0, (2, 32, 80)).astype("float32")
+    rng = np.random.default_rng(0)
+    features = {
+        "log_mel": rng.uniform(-80, 0, (2, 32, 80)).astype("float32"),
+        "salience": rng.uniform(0, 1, (2, 32, 87)).astype("float32"),
+    }
     path = export(model, tmp_path / "features.tflite", format="tflite")
-    got = _run_tflite(_tflite(path), features)
-    np.testing.assert_allclose(got, model(features, training=False).numpy(), atol=ATOL)
+    got = run_artefact(path, "tflite", features)
+    expected = model([features["log_mel"], features["salience"]], training=False).numpy()
+    np.testing.assert_allclose(got, expected, atol=ATOL)
     with pytest.raises(ValueError, match="samples= fixes the clip length"):
         export(model, tmp_path / "x.tflite", format="tflite", samples=16000)
 
@@ -157,9 +177,9 @@ def test_non_exportable_models_are_refused(tmp_path):
         export(object(), tmp_path / "m", format="tflite")
     with pytest.raises(ValueError, match="no defined inputs"):
         export(keras.Sequential([keras.layers.Dense(2)]), tmp_path / "m", format="tflite")
-    a, b = keras.Input((4,)), keras.Input((4,))
-    two = keras.Model([a, b], keras.layers.Add()([a, b]))
-    with pytest.raises(ValueError, match="one input and one output"):
+    a = keras.Input((4,))
+    two = keras.Model(a, [keras.layers.Dense(2)(a), keras.layers.Dense(3)(a)])
+    with pytest.raises(ValueError, match="one output"):
         export(two, tmp_path / "m", format="saved_model")
 
 
@@ -196,7 +216,30 @@ def test_verification_catches_a_wrong_artefact(model, tmp_path, monkeypatch):
     # by module name: keras_tone.export may be the function once __init__ exports it
     export_module = importlib.import_module("keras_tone.export")
     monkeypatch.setattr(
-        export_module, "run_artefact", lambda path, fmt, x: np.full((x.shape[0], 4), 1e20)
+        export_module, "run_artefact", lambda path, fmt, x: np.full((len(x), 4), 1e20)
     )
     with pytest.raises(ValueError, match="does not reproduce the Keras model"):
         export(model, tmp_path / "m.tflite", format="tflite")
+
+
+@pytest.mark.parametrize("fmt", ["saved_model", "tflite", "onnx"])
+def test_speaker_context_model_exports_with_both_inputs(clips, tmp_path, fmt):
+    """The two-input model: each runtime reproduces Keras with a real speaker context."""
+    if fmt == "onnx":
+        pytest.importorskip("tf2onnx")
+        pytest.importorskip("onnxruntime")
+    from keras_tone import speaker_context
+
+    keras.utils.set_random_seed(7)
+    model = ToneNet(weights=None, speaker_context=True)
+    context = np.repeat(speaker_context(list(clips[:4]))[None], len(clips), axis=0)
+    expected = model([clips, context], training=False).numpy()
+    suffix = {"saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}[fmt]
+    path = export(model, tmp_path / f"context{suffix}", format=fmt)
+    got = run_artefact(path, fmt, {"waveform": clips, "speaker_context": context})
+    diff = float(np.abs(got - expected).max())
+    _report(f"{fmt} with speaker context", path, diff)
+    assert diff < ATOL
+    alone = ToneNet(weights=None, speaker_context=False)
+    alone.set_weights(model.get_weights())
+    assert not np.allclose(expected, alone(clips, training=False).numpy(), atol=1e-3)

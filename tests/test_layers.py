@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import librosa
 import numpy as np
 import pytest
@@ -10,7 +12,15 @@ import tensorflow as tf
 
 from keras_tone import dsp
 from keras_tone._keras import keras
-from keras_tone.layers import MFCC, HighPass, LogMelSpectrogram, SyllableNormalization
+from keras_tone.layers import (
+    MFCC,
+    HighPass,
+    LogMelSpectrogram,
+    PitchHistogram,
+    PitchSalience,
+    RelativePitch,
+    SyllableNormalization,
+)
 
 #: Largest log-mel difference from librosa allowed above the top_db floor, in dB.
 #: Measured: 1.9e-3 dB (the 16 kHz chirp at the recipe settings).
@@ -158,6 +168,7 @@ def _model(layer: keras.layers.Layer) -> keras.Model:
         MFCC(sample_rate=16000, n_mfcc=13, lifter=22.0, **RECIPE),
         SyllableNormalization(sample_rate=16000, duration=0.5),
         HighPass(sample_rate=16000, cutoff_hz=80.0, taps=511),
+        PitchSalience(sample_rate=16000, fmin=60.0, fmax=500.0, harmonics=8, decay=0.9),
     ],
     ids=lambda layer: type(layer).__name__,
 )
@@ -227,7 +238,9 @@ BAD_INPUTS = {
 }
 
 
-@pytest.mark.parametrize("layer_type", [LogMelSpectrogram, MFCC, SyllableNormalization, HighPass])
+@pytest.mark.parametrize(
+    "layer_type", [LogMelSpectrogram, MFCC, SyllableNormalization, HighPass, PitchSalience]
+)
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_is_refused_clearly(layer_type, case):
     x, message = BAD_INPUTS[case]
@@ -310,3 +323,103 @@ def test_high_pass_removes_dc_and_rumble_keeps_voice():
 def test_high_pass_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         HighPass(sample_rate=16000, **kwargs)
+
+
+# --------------------------------------------------------------------------- pitch layers
+
+
+@pytest.mark.parametrize("samples", [1, 100, 1023, 16000, 16001])
+def test_pitch_salience_output_shape(samples):
+    layer = PitchSalience(sample_rate=16000)
+    out = layer(np.zeros((1, samples), np.float32))
+    assert tuple(out.shape) == layer.compute_output_shape((1, samples))
+    assert out.shape == (1, 1 + samples // 512, 87)
+    np.testing.assert_array_equal(layer.candidates, dsp.pitch_candidates(50.0, 600.0, 0.5))
+    assert layer(np.zeros(samples, np.float32)).shape == (1 + samples // 512, 87)  # one clip
+
+
+def test_pitch_histogram_and_relative_pitch_output_shapes():
+    salience = np.random.default_rng(0).uniform(size=(3, 20, 87)).astype(np.float32)
+    context = np.ones((3, 87), np.float32)
+    histogram = PitchHistogram()
+    assert histogram(salience).shape == (3, 87) == histogram.compute_output_shape((3, 20, 87))
+    relative = RelativePitch(window=10)
+    expected = ((3, 20, 20), (3, 1))
+    for extra in ([], [context]):
+        out = relative(salience, *extra)
+        assert tuple(tuple(t.shape) for t in out) == expected
+        assert relative.compute_output_shape((3, 20, 87), *[c.shape for c in extra]) == expected
+
+
+def test_relative_pitch_is_zero_beyond_the_candidates():
+    """A reference near the lowest candidate: the window's positions below it are zeros."""
+    salience = np.zeros((1, 2, 40), np.float32)
+    salience[0, :, 0], salience[0, :, 1] = 0.5, 1.0  # peak at candidate 1, some at candidate 0
+    relative, _ = RelativePitch(window=4)(salience)
+    assert relative.numpy()[0, 0].tolist() == [0.0, 0.0, 0.0, 0.5, 1.0, 0.0, 0.0, 0.0]
+
+
+def _pitch_model(kind: str) -> keras.Model:
+    waveforms = keras.Input((16000,), name="waveform")
+    salience = PitchSalience(sample_rate=16000, fmax=400.0, name="pitch")(waveforms)
+    if kind == "PitchHistogram":
+        return keras.Model(waveforms, PitchHistogram(floor=0.3, name="histogram")(salience))
+    layer = RelativePitch(window=12, floor=0.2, name="relative")
+    if kind == "RelativePitch":
+        return keras.Model(waveforms, layer(salience))
+    context = keras.Input((salience.shape[-1],), name="context")
+    return keras.Model([waveforms, context], layer(salience, context))
+
+
+@pytest.mark.parametrize("kind", ["PitchHistogram", "RelativePitch", "RelativePitch+context"])
+def test_pitch_layers_keras_file_roundtrip(kind, tmp_path):
+    model = _pitch_model(kind)
+    voiced = signals.voiced_syllable(4, 16000)
+    x = np.stack([np.pad(voiced, (0, 16000 - voiced.size)), signals.white_noise(16000)])
+    if kind.endswith("+context"):
+        context = np.random.default_rng(0).uniform(size=(2, model.inputs[1].shape[-1]))
+        x = [x, context.astype(np.float32)]
+    path = tmp_path / "pitch.keras"
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    for got, expected in zip(
+        keras.tree.flatten(reloaded.predict(x, verbose=0)),
+        keras.tree.flatten(model.predict(x, verbose=0)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, expected)
+    first = keras.tree.flatten(model.predict(x, verbose=0))[0]
+    assert np.abs(first).sum() > 1.0  # the histograms or the relative images are not empty
+    layer = model.layers[-1]
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    stored = {"floor": 0.3} if kind == "PitchHistogram" else {"window": 12, "floor": 0.2}
+    assert stored.items() <= layer.get_config().items()
+    pitch = model.get_layer("pitch").get_config()
+    assert type(model.get_layer("pitch")).from_config(pitch).get_config() == pitch
+    assert pitch["fmax"] == 400.0 and pitch["harmonics"] == 12
+
+
+@pytest.mark.parametrize(
+    "layer_type, kwargs, message",
+    [
+        (PitchSalience, dict(decay=0.0), "0 < decay <= 1, harmonics >= 1 and compression > 0"),
+        (PitchSalience, dict(decay=1.5), "Received: decay=1.5,"),
+        (PitchSalience, dict(harmonics=0), "Received: decay=0.84, harmonics=0,"),
+        (PitchSalience, dict(compression=0.0), "compression=0.0"),
+        (PitchSalience, dict(min_frequency=9000.0), "Received: min_frequency=9000.0,"),
+        (PitchSalience, dict(min_frequency=3000.0, max_frequency=3010.0), "leave no DFT bin"),
+        (PitchSalience, dict(fmin=600.0, fmax=50.0), "Received: fmin=600.0, fmax=50.0"),
+        (PitchSalience, dict(fmin=0.0), "Expected 0 < fmin < fmax. Received: fmin=0.0"),
+        (PitchSalience, dict(step=0.0), "Received: step=0.0"),
+        (PitchSalience, dict(hop_length=0), "Received: hop_length=0"),
+        (PitchSalience, dict(dtype="float16"), "computes in float32"),
+        (PitchHistogram, dict(floor=1.0), "floor must be in [0, 1). Received: floor=1.0"),
+        (PitchHistogram, dict(floor=-0.1), "Received: floor=-0.1"),
+        (RelativePitch, dict(window=0), "window must be a positive integer. Received: window=0"),
+        (RelativePitch, dict(floor=1.5), "Received: floor=1.5"),
+    ],
+)
+def test_pitch_layers_refuse_bad_arguments(layer_type, kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        layer_type(**kwargs)

@@ -54,8 +54,12 @@ def test_builds_for_every_documented_combination(
     )
     assert isinstance(model, keras.Model)
     assert model.count_params() < 5_000_000
-    expected_input = (None, None) if include_preprocessing else (None, 32, 80)
-    assert model.input_shape == expected_input
+    if include_preprocessing:
+        assert model.input_shape == (None, None)
+    elif include_top:  # the images of the front end: log-mel and pitch salience
+        assert model.input_shape == [(None, 32, 80), (None, 32, 87)]
+    else:
+        assert model.input_shape == (None, 32, 80)
     if include_top:
         assert model.output_shape == (None, classes)
     elif pooling is None:
@@ -284,6 +288,44 @@ def test_all_zero_clip_through_the_model_is_defined(model):
     """Straight into the model (not via prepare_batch), silence gives finite probabilities."""
     probs = model.predict(np.zeros((1, 16000), np.float32), verbose=0)
     assert np.all(np.isfinite(probs)) and abs(probs.sum() - 1) < 1e-5
+
+
+def test_nan_or_inf_gives_nan_probabilities_not_an_answer(model):
+    """model.predict runs as a graph, where check_waveforms cannot raise: NaN out, per example."""
+    clips = prepare_batch(_clips(4, seed=2))
+    bad = clips.copy()
+    bad[0, 500] = np.nan  # one NaN sample in the clip
+    bad[2, 7] = -np.inf
+    probs = model.predict(bad, verbose=0)
+    assert np.isnan(probs[[0, 2]]).all()
+    np.testing.assert_allclose(probs[[1, 3]], model.predict(clips, verbose=0)[[1, 3]], atol=1e-6)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        model(bad)  # eager calls check the values and refuse
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(include_top=False, pooling="max"),
+        dict(include_top=False, pooling=None),
+        dict(include_preprocessing=False),
+        dict(include_preprocessing=False, include_top=False, pooling="avg"),
+        dict(speaker_context=True),
+    ],
+    ids=["headless max", "feature map", "log-mel input", "log-mel headless", "context"],
+)
+def test_nan_propagates_in_every_configuration(kwargs):
+    model = ToneNet(weights=None, **kwargs)
+    rng = np.random.default_rng(0)
+    shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
+    x = [rng.uniform(0, 0.1, (3, *(d or 16000 for d in s[1:]))).astype("float32") for s in shapes]
+    x[0][1].flat[5] = np.nan  # the first input: waveform or log-mel image
+    if len(x) > 1:
+        x[-1][2].flat[3] = np.inf  # the last: salience image or speaker context
+    out = model.predict(x if len(x) > 1 else x[0], verbose=0)
+    bad = [1, 2] if len(x) > 1 else [1]
+    good = [i for i in range(3) if i not in bad]
+    assert np.isnan(out[bad]).all() and np.isfinite(out[good]).all()
 
 
 def test_public_api():
