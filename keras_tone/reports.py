@@ -202,9 +202,12 @@ def _loso_tables(report: dict, heading: Any, markdown: bool) -> str:
         clips = next(iter(report["folds"][speaker].values()))["overall"]["clips"]
         sex = report["sexes"].get(speaker, "?")
         rows.append([speaker, sex, str(clips), *(_spread(stats.get(m), seeds) for m in modes)])
-    for sex, stats in report.get("per_sex", {}).items():
+    # A mean of fewer than three folds says nothing the rows do not, and may join
+    # voices that should not be pooled (a human and a synthetic one).
+    pooled = len(summary) >= 3
+    for sex, stats in report.get("per_sex", {}).items() if pooled else ():
         rows.append([f"mean ({sex})", sex, "", *(_spread(stats.get(m), seeds) for m in modes)])
-    if summary:
+    if pooled:
         means = [
             percent(float(np.mean([stats[m]["mean"] for stats in summary.values()])))
             if all(m in stats for stats in summary.values())

@@ -127,7 +127,16 @@ def test_format_report_evaluate_and_cv():
     }
     cv.update(crossval.summarize_folds(cv))
     text = reports.format_report(cv)
-    assert "75.0 (75.0-75.0)" in text and "mean (F)" in text
+    assert "75.0 (75.0-75.0)" in text and "mean (F)" not in text  # one fold: no means
+    three = {
+        **cv,
+        "sexes": {s: "F" for s in "abc"},
+        "folds": {s: cv["folds"]["spk"] for s in "abc"},
+    }
+    three.update(crossval.summarize_folds(three))
+    assert "mean (F)" in reports.format_report(three) and "mean (all)" in reports.format_report(
+        three
+    )
     assert "| T1 |" in reports.format_report(cv, markdown=True)
     with pytest.raises(ValueError, match="kind"):
         reports.format_report({"kind": "other", "classes": 4})
