@@ -25,3 +25,14 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"shared recordings not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def preset(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A preset folder with a randomly initialised 5-class ToneNet (the words tests' model)."""
+    from keras_tone import ToneNet, ToneNetConfig, weights
+
+    folder = tmp_path_factory.mktemp("words_preset")
+    model = ToneNet(weights=None, classes=5)
+    weights.save_preset(model, folder, config=ToneNetConfig(classes=5), card="# test\n")
+    return str(folder)

@@ -26,16 +26,6 @@ RATE = 22050  # not the model's: the command resamples
 
 
 @pytest.fixture(scope="module")
-def preset(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from keras_tone import ToneNet, ToneNetConfig, weights
-
-    folder = tmp_path_factory.mktemp("words_preset")
-    model = ToneNet(weights=None, classes=5)
-    weights.save_preset(model, folder, config=ToneNetConfig(classes=5), card="# test\n")
-    return str(folder)
-
-
-@pytest.fixture(scope="module")
 def nihao(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two syllables, at 0.1-0.4 s and 0.5-0.8 s."""
     import soundfile as sf

@@ -25,17 +25,6 @@ SR = 16000
 
 
 @pytest.fixture(scope="module")
-def preset(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A preset folder with a randomly initialised 5-class ToneNet."""
-    from keras_tone import ToneNet, ToneNetConfig, weights
-
-    folder = tmp_path_factory.mktemp("words_preset")
-    model = ToneNet(weights=None, classes=5)
-    weights.save_preset(model, folder, config=ToneNetConfig(classes=5), card="# test\n")
-    return str(folder)
-
-
-@pytest.fixture(scope="module")
 def model(preset: str):
     return keras_tone.load_model(preset, speaker_context=True)
 

@@ -164,16 +164,6 @@ def word_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def preset(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from keras_tone import ToneNet, ToneNetConfig, weights
-
-    folder = tmp_path_factory.mktemp("words_preset")
-    model = ToneNet(weights=None, classes=5)
-    weights.save_preset(model, folder, config=ToneNetConfig(classes=5), card="# test\n")
-    return str(folder)
-
-
 def test_load_word_corpus_cuts_each_word_into_its_syllables(
     word_manifest: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
