@@ -15,12 +15,14 @@ import os
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from keras_tone import conditions
 from keras_tone.audio import pad_batch
+from keras_tone.conditions import Condition
 from keras_tone.config import ToneNetConfig
 from keras_tone.recipe import Recipe
 
@@ -50,6 +52,28 @@ def voice_draw(recipe: Recipe, speaker: str, version: int, seed: int) -> float:
     return float(rng.uniform(-recipe.pitch_semitones, recipe.pitch_semitones))
 
 
+def condition_draw(
+    recipe: Recipe, speaker: str, version: int, seed: int, rooms: Sequence[np.ndarray] = ()
+) -> Condition:
+    """The virtual speaker `version` of `speaker`: where it was recorded (`Condition`).
+
+    With the recipe's probabilities, a room from `rooms`, a noise of
+    `recipe.noise_types` at an SNR in `recipe.snr_db`, and the telephone
+    band; each independently. Version 0 (the clean clip) is never drawn.
+    """
+    rng = np.random.default_rng([seed, zlib.crc32(speaker.encode()), version, 1])
+    room = None
+    if len(rooms) and rng.random() < recipe.room_probability:
+        room = rooms[int(rng.integers(len(rooms)))]
+    noise = None
+    if recipe.noise_types and rng.random() < recipe.noise_probability:
+        noise = recipe.noise_types[int(rng.integers(len(recipe.noise_types)))]
+    channel = "telephone" if rng.random() < recipe.telephone_probability else None
+    return Condition(
+        room=room, noise=noise, snr_db=float(rng.uniform(*recipe.snr_db)), channel=channel
+    )
+
+
 def augment_waveform(
     waveform: np.ndarray,
     rng: np.random.Generator,
@@ -58,6 +82,8 @@ def augment_waveform(
     *,
     voice: float = 0.0,
     tone: int = 0,
+    condition: Condition | None = None,
+    babble_sources: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
     """One augmented version of a clip (numpy, float32).
 
@@ -67,13 +93,15 @@ def augment_waveform(
       front end's 3.7 kHz).
     * Half third tone: with `tone == 3`, a share `recipe.half_third` of the
       versions are cut at 45-70% of their length, before the final rise.
-    * Leading silence and noise: with `recipe.noise_probability`, a random
-      silence of up to `max_lead_seconds` is put in front and white noise at
-      an SNR uniform in `recipe.snr_db` (relative to the clip's RMS above
-      its silence) is added over the whole clip.
     * Tempo: the result is time-stretched at a rate drawn log-uniformly from
       `recipe.tempo`, pitch kept (`librosa.effects.time_stretch`, n_fft 1024;
       clips under 2048 samples are left as they are).
+    * Onset: a random silence of up to `recipe.max_lead_seconds` is put in
+      front (the front end trims clean silence, but not to the sample: what
+      is left moves the syllable against the frames).
+    * Recording: under `condition` (`keras_tone.conditions.apply`: room,
+      noise, channel), the noise's SNR varied by +-3 dB per clip; babble is
+      drawn from `babble_sources`.
 
     Gain is not augmented: the front end normalises loudness.
     """
@@ -83,12 +111,6 @@ def augment_waveform(
         x = _resample(x, semitones)
     if recipe.half_third > 0 and tone == 3 and rng.random() < recipe.half_third:
         x = x[: max(int(len(x) * rng.uniform(0.45, 0.7)), 1)]
-    if recipe.noise_probability > 0 and rng.random() < recipe.noise_probability:
-        lead = int(rng.uniform(0, recipe.max_lead_seconds) * sample_rate)
-        x = np.concatenate([np.zeros(lead, np.float32), x])
-        level = np.sqrt(np.mean(np.square(x[np.abs(x) > 1e-3 * np.abs(x).max()])) + 1e-12)
-        snr = rng.uniform(*recipe.snr_db)
-        x = x + rng.standard_normal(len(x)).astype(np.float32) * level * 10 ** (-snr / 20)
     low, high = recipe.tempo
     if (low, high) != (1.0, 1.0):
         rate = float(np.exp(rng.uniform(np.log(low), np.log(high))))
@@ -96,6 +118,14 @@ def augment_waveform(
             import librosa
 
             x = librosa.effects.time_stretch(x, rate=rate, n_fft=1024).astype(np.float32)
+    lead = int(rng.uniform(0, recipe.max_lead_seconds) * sample_rate)
+    x = np.concatenate([np.zeros(lead, np.float32), x])
+    if condition is not None:
+        if condition.noise is not None:
+            condition = replace(condition, snr_db=condition.snr_db + rng.uniform(-3.0, 3.0))
+        x = conditions.apply(
+            x, condition, rng, sample_rate=sample_rate, babble_sources=babble_sources
+        )
     return x.astype(np.float32, copy=False)
 
 
@@ -153,20 +183,34 @@ class FeatureExtractor:
 
 
 def make_features(
-    corpus: Any, recipe: Recipe, config: ToneNetConfig, *, seed: int = 0, progress: bool = True
+    corpus: Any,
+    recipe: Recipe,
+    config: ToneNetConfig,
+    *,
+    seed: int = 0,
+    babble_speakers: Sequence[str] | None = None,
+    progress: bool = True,
 ) -> Features:
     """The training images of every clip and version (`Features`).
 
     Version 0 is the clean clip; versions 1.. are augmented, version `v` of a
     speaker's clips being one virtual speaker. The augmentation of clip `i`
-    depends only on `(seed, i, its speaker, its waveform)`, so every fold of
-    a cross-validation sees the same versions of the same clips. Augmentation
-    runs in one thread per CPU core.
+    depends only on `(seed, i, its speaker, its waveform)` (and, for babble,
+    the clips of `babble_speakers`), so every fold of a cross-validation sees
+    the same versions of the same clips. Augmentation runs in one thread per
+    CPU core.
+
+    Args:
+        babble_speakers: the speakers whose clips make babble noise (never the
+            clip's own speaker); `None` for every speaker. Cross-validation
+            passes the speakers it never holds out, so no held-out voice is
+            heard in training, not even as babble.
     """
     from keras_tone.layers import PitchHistogram
 
     extract = FeatureExtractor(config)
     histogram = PitchHistogram(floor=config.front_end.pitch.floor)
+    augment = _Augmenter(corpus, recipe, seed, babble_speakers)
     versions = 1 + recipe.copies
     n = len(corpus)
     log_mel = np.zeros((n, versions, *config.feature_shape()), np.float16)
@@ -179,23 +223,11 @@ def make_features(
 
         starts = tqdm(starts, desc="Features", unit="chunk")
     # Threads, not processes: numpy and librosa release the GIL for most of the
-    # work, and Praat and TensorFlow's threads do not survive a fork.
+    # work, and TensorFlow's threads do not survive a fork.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for start in starts:
             stop = min(start + chunk, n)
-            jobs = [
-                (
-                    corpus.waveforms[i],
-                    recipe,
-                    corpus.sample_rate,
-                    str(corpus.speakers[i]),
-                    int(corpus.tones[i]),
-                    seed,
-                    i,
-                )
-                for i in range(start, stop)
-            ]
-            waves = [w for versions_of_clip in pool.map(_versions, jobs) for w in versions_of_clip]
+            waves = [w for clip in pool.map(augment.versions, range(start, stop)) for w in clip]
             mel, sal = extract(waves)
             log_mel[start:stop] = mel.reshape(stop - start, versions, *mel.shape[1:])
             salience[start:stop] = sal.reshape(stop - start, versions, *sal.shape[1:])
@@ -203,17 +235,59 @@ def make_features(
     return Features(log_mel, salience, histograms)
 
 
-def _versions(job: tuple) -> list[np.ndarray]:
-    """The clean clip and its `recipe.copies` augmented versions (a worker's task)."""
-    waveform, recipe, sample_rate, speaker, tone, seed, index = job
-    versions = [np.asarray(waveform, np.float32)]
-    for version in range(1, recipe.copies + 1):
-        rng = np.random.default_rng([seed, index, version])
-        voice = voice_draw(recipe, speaker, version, seed)
-        versions.append(
-            augment_waveform(waveform, rng, recipe, sample_rate, voice=voice, tone=tone)
-        )
-    return versions
+class _Augmenter:
+    """The versions of each clip of a corpus: the clean clip, then its virtual speakers.
+
+    Version `v` of every clip of a speaker shares one pitch shift
+    (`voice_draw`) and one recording condition (`condition_draw`); the rooms
+    are simulated once per run, and babble is made of other speakers' clips.
+    """
+
+    def __init__(
+        self, corpus: Any, recipe: Recipe, seed: int, babble_speakers: Sequence[str] | None
+    ) -> None:
+        self.corpus, self.recipe, self.seed = corpus, recipe, seed
+        self.rooms: list[np.ndarray] = []
+        if recipe.room_probability > 0 and recipe.copies > 0:
+            self.rooms = conditions.room_impulse_responses(
+                recipe.rooms, rt60=recipe.rt60, sample_rate=corpus.sample_rate, seed=seed
+            )
+        speakers = np.asarray(corpus.speakers)
+        talkers = np.ones(len(speakers), bool)
+        if babble_speakers is not None:
+            talkers = np.isin(speakers, list(babble_speakers))
+        self._others = {s: np.flatnonzero(talkers & (speakers != s)) for s in np.unique(speakers)}
+
+    def versions(self, index: int) -> list[np.ndarray]:
+        """The clean clip and its `recipe.copies` augmented versions."""
+        corpus, recipe, seed = self.corpus, self.recipe, self.seed
+        waveform = corpus.waveforms[index]
+        speaker, tone = str(corpus.speakers[index]), int(corpus.tones[index])
+        out = [np.asarray(waveform, np.float32)]
+        for version in range(1, recipe.copies + 1):
+            rng = np.random.default_rng([seed, index, version])
+            condition = condition_draw(recipe, speaker, version, seed, self.rooms)
+            sources: list[np.ndarray] = []
+            if condition.noise == "babble":
+                others = self._others[speaker]
+                if others.size == 0:  # nobody to overhear: pink noise instead
+                    condition = replace(condition, noise="pink")
+                else:
+                    picks = rng.choice(others, size=min(8, others.size), replace=False)
+                    sources = [corpus.waveforms[i] for i in picks]
+            out.append(
+                augment_waveform(
+                    waveform,
+                    rng,
+                    recipe,
+                    corpus.sample_rate,
+                    voice=voice_draw(recipe, speaker, version, seed),
+                    tone=tone,
+                    condition=condition,
+                    babble_sources=sources,
+                )
+            )
+        return out
 
 
 def make_dataset(
@@ -286,6 +360,7 @@ __all__ = [
     "FeatureExtractor",
     "Features",
     "augment_waveform",
+    "condition_draw",
     "make_dataset",
     "make_features",
     "voice_draw",

@@ -28,15 +28,29 @@ class Recipe:
         pitch_semitones: range of the per-speaker pitch shift, +- semitones.
         pitch_jitter: range of the extra per-clip pitch shift, +- semitones.
         half_third: share of the augmented tone-3 versions cut at 45-70% of
-            their length, before the final rise: the "half third tone" of
-            connected speech.
-        noise_probability: share of augmented versions that get white noise.
-        snr_db: range of the noise's signal-to-noise ratio, in dB.
+            their length, before the final rise (a stand-in for the "half
+            third tone" of connected speech).
+        noise_probability: share of virtual speakers recorded with noise.
+        noise_types: the noises they are drawn from: `"white"`, `"pink"`,
+            `"brown"` (`keras_tone.conditions.coloured_noise`) and
+            `"babble"` (several other training speakers at once).
+        snr_db: range of a virtual speaker's signal-to-noise ratio, in dB,
+            relative to the active speech level; each clip varies it by
+            +-3 dB.
+        room_probability: share of virtual speakers recorded in a simulated
+            room (`keras_tone.conditions.room_impulse_responses`).
+        rt60: range of the rooms' reverberation times, in seconds.
+        rooms: rooms simulated per training run (drawn from by the virtual
+            speakers).
+        telephone_probability: share of virtual speakers heard through a
+            telephone band (300-3400 Hz at 8 kHz).
         tempo: range of a tempo change that keeps the pitch (phase vocoder,
             `librosa.effects.time_stretch`), drawn log-uniformly; a rate above
             1 is faster. `(1.0, 1.0)` disables it.
-        max_lead_seconds: range of the random leading silence (it matters
-            only under noise: clean silence is trimmed by the front end).
+        max_lead_seconds: range of the random leading silence of an
+            augmented version (clean silence is trimmed by the front end, to
+            its analysis frame: the rest shifts the syllable against the
+            frames; under noise the silence is noise).
         context_none: share of training examples that get no speaker context.
         context_max: the most clips a training example's context is made of
             (their number is log-uniform in 1 .. `context_max` otherwise).
@@ -68,7 +82,12 @@ class Recipe:
     pitch_jitter: float = 1.0
     half_third: float = 0.5
     noise_probability: float = 0.5
+    noise_types: tuple[str, ...] = ("white",)
     snr_db: tuple[float, float] = (15.0, 45.0)
+    room_probability: float = 0.0
+    rt60: tuple[float, float] = (0.2, 1.0)
+    rooms: int = 64
+    telephone_probability: float = 0.0
     tempo: tuple[float, float] = (0.67, 1.5)
     max_lead_seconds: float = 0.3
     context_none: float = 0.25
