@@ -246,24 +246,45 @@ def recipe_text(recipe: dict, *, seed: int) -> str:
         f"pitch, formants and speed shifted together by resampling, by up to "
         f"+-{recipe['pitch_semitones']} semitones"
     )
-    text += (
-        f", plus +-{recipe['pitch_jitter']} semitones per clip. White noise at "
-        f"{recipe['snr_db'][0]:.0f}-{recipe['snr_db'][1]:.0f} dB SNR with up to "
-        f"{recipe['max_lead_seconds']} s leading silence on {recipe['noise_probability']:.0%} "
-        "of the versions"
-    )
+    text += f", plus +-{recipe['pitch_jitter']} semitones per clip"
     if tuple(recipe["tempo"]) != (1.0, 1.0):
         text += f"; tempo changed by x{recipe['tempo'][0]}-x{recipe['tempo'][1]}, pitch kept"
+    if recipe.get("truncate"):
+        text += (
+            f"; {recipe['truncate']:.0%} of the versions, of every tone, cut off at 60-95% "
+            "of their voice"
+        )
     if recipe["half_third"]:
         text += (
             f"; {recipe['half_third']:.0%} of the tone-3 versions cut at 45-70% of their "
             "length, before the rise (the half third tone)"
         )
+    text += f"; up to {recipe['max_lead_seconds']} s of silence put in front"
+    text += ". Each virtual speaker is recorded under one condition: " + _conditions_text(recipe)
     return text + (
         f". Each training example's speaker context is made of K other clips of the same "
         f"virtual speaker: none for {recipe['context_none']:.0%} of the examples, else K "
         f"log-uniform in 1-{recipe['context_max']}."
     )
+
+
+def _conditions_text(recipe: dict) -> str:
+    """The recording conditions of a recipe, as a clause of `recipe_text`."""
+    parts = []
+    noises = recipe.get("noise_types", ["white"])
+    if recipe["noise_probability"]:
+        parts.append(
+            f"noise ({', '.join(noises)}) at {recipe['snr_db'][0]:g}-{recipe['snr_db'][1]:g} dB "
+            f"SNR for {recipe['noise_probability']:.0%}"
+        )
+    if recipe.get("room_probability"):
+        parts.append(
+            f"a simulated room (one of {recipe['rooms']}, RT60 {recipe['rt60'][0]:g}-"
+            f"{recipe['rt60'][1]:g} s) for {recipe['room_probability']:.0%}"
+        )
+    if recipe.get("telephone_probability"):
+        parts.append(f"the telephone band for {recipe['telephone_probability']:.0%}")
+    return ("; ".join(parts) or "none") + " (independently)"
 
 
 __all__ = ["REPORT_NAME", "model_card", "recipe_text", "write_card"]

@@ -30,6 +30,11 @@ class Recipe:
         half_third: share of the augmented tone-3 versions cut at 45-70% of
             their length, before the final rise (a stand-in for the "half
             third tone" of connected speech).
+        truncate: share of the augmented versions, of every tone, whose end
+            is cut off: the syllable's voice stops at 60-95% of its length,
+            as in recordings cut short by a recorder or a segmenter. (Cutting
+            tone 3s alone, as `half_third` does, makes a cut-off end a tone-3
+            cue.)
         noise_probability: share of virtual speakers recorded with noise.
         noise_types: the noises they are drawn from: `"white"`, `"pink"`,
             `"brown"` (`keras_tone.conditions.coloured_noise`) and
@@ -81,6 +86,7 @@ class Recipe:
     pitch_semitones: float = 6.0
     pitch_jitter: float = 1.0
     half_third: float = 0.5
+    truncate: float = 0.0
     noise_probability: float = 0.5
     noise_types: tuple[str, ...] = ("white",)
     snr_db: tuple[float, float] = (15.0, 45.0)
