@@ -108,9 +108,9 @@ def _resample(x: np.ndarray, semitones: float) -> np.ndarray:
 class FeatureExtractor:
     """ToneNet's front end as a batch function: waveforms -> (log-mel, salience) images.
 
-    The `FrontEnd` of `config` in one `tf.function` over padded batches, each
-    clip filtered as if alone (the lengths are passed). Clips are batched by
-    length, so little work goes into padding.
+    The `FrontEnd` of `config` in one `tf.function` over padded batches (a
+    clip's images do not depend on its batch). Clips are batched by length,
+    so little work goes into padding.
 
     Example:
         >>> import numpy as np
@@ -129,14 +129,7 @@ class FeatureExtractor:
 
         front_end = FrontEnd(config)
         self.shapes = (config.feature_shape(), config.pitch_shape())
-        self._fn = tf.function(
-            lambda x, lengths: front_end(x, lengths=lengths),
-            input_signature=[
-                tf.TensorSpec([None, None], tf.float32),
-                tf.TensorSpec([None], tf.int32),
-            ],
-            reduce_retracing=True,
-        )
+        self._fn = tf.function(front_end, input_signature=[tf.TensorSpec([None, None], tf.float32)])
 
     def __call__(
         self, waveforms: Sequence[np.ndarray], batch_size: int = 128
@@ -146,8 +139,8 @@ class FeatureExtractor:
         outs = [np.zeros((len(waveforms), *shape), np.float32) for shape in self.shapes]
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
-            batch, lengths = pad_batch([waveforms[i] for i in index])
-            for out, image in zip(outs, self._fn(batch, lengths), strict=True):
+            batch, _ = pad_batch([waveforms[i] for i in index])
+            for out, image in zip(outs, self._fn(batch), strict=True):
                 out[index] = image.numpy()
         return outs[0], outs[1]
 

@@ -16,7 +16,14 @@ import tensorflow as tf
 
 from keras_tone._keras import keras
 from keras_tone.config import ToneNetConfig
-from keras_tone.layers import HighPass, LogMelSpectrogram, PitchSalience, SyllableNormalization
+from keras_tone.layers import (
+    HighPass,
+    LogMelSpectrogram,
+    PitchSalience,
+    SyllableNormalization,
+    check_waveforms,
+    clip_lengths,
+)
 
 
 @keras.utils.register_keras_serializable(package="keras_tone")
@@ -36,16 +43,18 @@ class FrontEnd(keras.layers.Layer):
     `config.sample_rate`; the layer computes in float32, also under a
     mixed-precision policy.
 
+    A clip ends with its last non-zero sample (`keras_tone.layers.clip_lengths`):
+    the high-pass's ringing past that end is zeroed and the syllable stops
+    there at the latest, so trailing zeros, a batch's padding or digital
+    silence at the end of a recording, change nothing. A clip gives the same
+    images alone and in any zero-padded batch.
+
     Args:
         config: the `ToneNetConfig` to build from (default `ToneNetConfig()`).
 
     Call arguments:
         waveforms: `[batch, samples]` mono float waveforms at
             `config.sample_rate`, zero-padded at the end.
-        lengths: optional `[batch]` int32 lengths of the clips before padding.
-            With them each clip is filtered as if alone (the high-pass's ringing
-            past a clip's end is zeroed); `ToneNet` does without, training
-            passes them.
 
     Returns:
         `(log_mel, salience)`: `[batch, frames, n_mels]` (`config.feature_shape()`)
@@ -87,19 +96,23 @@ class FrontEnd(keras.layers.Layer):
         for layer in (self.highpass, self.syllable, self.log_mel, self.pitch):
             layer.build(input_shape)
 
-    def normalize(self, waveforms: Any, lengths: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+    def normalize(self, waveforms: Any) -> tuple[tf.Tensor, tf.Tensor]:
         """`(syllables, lengths)`: the normalised syllables the images are made of.
 
         `syllables` is `[batch, samples]`, at least `duration` and at most
         `max_duration` long; `lengths` counts each syllable's samples.
         """
-        x = self.highpass(waveforms)
-        if lengths is not None:
-            x = x * tf.sequence_mask(lengths, tf.shape(x)[-1], dtype=x.dtype)
-        return self.syllable.segment(x)
+        x = check_waveforms(
+            waveforms, layer_name=type(self).__name__, expected_rate=self.sample_rate
+        )
+        if x.shape.rank == 1:
+            x = tf.expand_dims(x, 0)
+        ends = clip_lengths(x)
+        x = self.highpass(x) * tf.sequence_mask(ends, tf.shape(x)[1], dtype=x.dtype)
+        return self.syllable.segment(x, ends)
 
-    def call(self, waveforms: Any, lengths: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
-        syllables, lengths = self.normalize(waveforms, lengths)
+    def call(self, waveforms: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        syllables, lengths = self.normalize(waveforms)
         frames = 1 + lengths // self.log_mel.hop_length
         log_mel = fit_frames(self.log_mel(syllables), frames, self.frames)
         salience = fit_frames(self.pitch(syllables), frames, self.frames)

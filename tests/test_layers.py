@@ -289,6 +289,19 @@ def test_syllable_normalization_trims_levels_and_fits():
     assert np.corrcoef(images[0].ravel(), images[1].ravel())[0, 1] > 0.99
 
 
+def test_syllable_normalization_ends_with_the_clip():
+    """A syllable that runs to its clip's last sample takes none of the batch's padding."""
+    clip = signals.voiced_syllable(2, seconds=0.5, lead_silence=0.1)[:-2000]  # ends loud
+    layer = SyllableNormalization(sample_rate=16000, max_duration=2.0)
+    alone, length = layer.segment(clip[None])
+    padded_clip = np.pad(clip, (0, 20000))
+    batch = np.stack([padded_clip, signals.white_noise(16000, 2.0)[: padded_clip.size]])
+    padded, lengths = layer.segment(batch)
+    assert int(lengths[0]) == int(length[0]) and padded.shape[1] > alone.shape[1]
+    np.testing.assert_allclose(padded[0, : alone.shape[1]], alone[0], atol=1e-6)
+    assert not np.asarray(padded[0, alone.shape[1] :]).any()
+
+
 def test_syllable_normalization_keeps_silence_silent():
     out = SyllableNormalization(sample_rate=16000)(np.zeros((2, 5000), np.float32)).numpy()
     assert out.shape == (2, 16000) and not out.any()

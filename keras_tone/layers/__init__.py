@@ -6,6 +6,8 @@
 * `SyllableNormalization`: trims leading and trailing silence, normalises
   loudness and fits each clip to a fixed duration, so a padded batch of clips
   of any length can go straight into a model.
+* `clip_lengths`: each clip's length in such a batch (up to its last
+  non-zero sample), so that no clip's output depends on the padding.
 * `PitchSalience`, `PitchHistogram`, `RelativePitch`: pitch salience over F0
   candidates, a clip's (or a speaker's) pitch histogram, and salience
   re-centred on the speaker's median pitch.
@@ -25,7 +27,7 @@ The waveform layers compute in float32, also under a mixed-precision policy
 off by several dB.
 """
 
-from keras_tone.layers._base import check_waveforms
+from keras_tone.layers._base import check_waveforms, clip_lengths
 from keras_tone.layers.filters import HighPass
 from keras_tone.layers.nonfinite import PropagateNonFinite, finite_examples
 from keras_tone.layers.pitch import PitchHistogram, PitchSalience, RelativePitch
@@ -44,5 +46,6 @@ __all__ = [
     "SyllableNormalization",
     "VoicedSpeech",
     "check_waveforms",
+    "clip_lengths",
     "finite_examples",
 ]

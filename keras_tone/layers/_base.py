@@ -206,5 +206,25 @@ class Spectrogram(WaveformLayer):
         return 1 + (samples - self.n_fft) // self.hop_length
 
 
+def clip_lengths(waveforms: tf.Tensor) -> tf.Tensor:
+    """Each clip's length `[batch]` int32: up to and including its last non-zero sample.
+
+    Trailing zeros, a batch's padding or digital silence at the end of a
+    recording, are not part of a clip, so a clip has the same length alone
+    and in any zero-padded batch; a clip of only zeros has length 0. The
+    graph is a reduction of the non-zero mask times the sample positions,
+    which exports to TFLite built-ins and ONNX.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.layers import clip_lengths
+        >>> clip_lengths(np.array([[0.5, 0.0, 0.2, 0.0], [0.0] * 4], "float32")).numpy().tolist()
+        [3, 0]
+    """
+    positions = tf.range(1, tf.shape(waveforms)[1] + 1)
+    heard = tf.cast(tf.not_equal(waveforms, 0.0), "int32")
+    return tf.reduce_max(heard * positions[tf.newaxis, :], axis=1)
+
+
 def log10(x: tf.Tensor) -> tf.Tensor:
     return tf.math.log(x) * (1.0 / np.log(10.0))
