@@ -200,6 +200,7 @@ def evaluate(
     batch_size: int = 64,
     cache_dir: str | os.PathLike | None = None,
     speaker_context: bool = False,
+    allow_outside_paths: bool = False,
 ) -> dict:
     """Accuracy, per-tone precision/recall and confusion matrix, per speaker and overall.
 
@@ -214,6 +215,12 @@ def evaluate(
         speaker_context: give each clip the speaker context of the other
             clips of its speaker (the manifests' `speaker` column); the model
             must have been trained for it (every keras_tone 0.2 preset is).
+        allow_outside_paths: accept audio paths outside each manifest's
+            folder (`keras_tone.datasets.read_manifest`).
+
+    Clips without enough voiced speech for a tone (`keras_tone.gate`:
+    silence, noise, a test tone, a fragment) are not scored: they are listed
+    in `"refused"` with the reason, apart from the clips that cannot be read.
 
     Word manifests (`keras_tone.words`; all the manifests must be of one
     kind) are scored per syllable against their `surface` tones. Each
@@ -227,12 +234,14 @@ def evaluate(
     Returns:
         `{"kind": "evaluate", "classes", "class_names", "overall": metrics,
         "per_speaker": {speaker: metrics}, "per_sex": {sex: metrics},
-        "unreadable": [{"path", "reason"}, ...]}`; each metrics dict is what
-        `metrics` returns. The unreadable clips are not scored. For word
-        manifests, the metrics count syllables, and the report adds
-        `"per_position"`, `"sandhi"`, `"words"` and `"neutral_not_scored"`
+        "unreadable": [{"path", "reason"}, ...], "refused": [{"path",
+        "reason"}, ...]}`; each metrics dict is what `metrics` returns. The
+        unreadable and refused clips are not scored. For word manifests, the
+        metrics count syllables, and the report adds `"per_position"`,
+        `"sandhi"`, `"words"` and `"neutral_not_scored"`
         (`word_evaluation_report`); a recording that cannot be decoded or cut
-        into its syllables is listed in `"unreadable"`.
+        into its syllables is listed in `"unreadable"`, one whose syllables
+        together hold too little voiced speech in `"refused"`.
 
     Raises:
         ValueError: no clip of the manifests can be scored, or the manifests
@@ -248,6 +257,7 @@ def evaluate(
             batch_size=batch_size,
             cache_dir=cache_dir,
             speaker_context=speaker_context,
+            allow_outside_paths=allow_outside_paths,
         )
     model = load_model(weights, speaker_context=speaker_context)
     classes = int(model.output_shape[-1])
@@ -257,20 +267,67 @@ def evaluate(
         sample_rate=model_sample_rate(model),
         cache_dir=cache_dir,
         progress=False,
+        allow_outside_paths=allow_outside_paths,
     )
-    if len(corpus) == 0:
-        raise ValueError(
-            "The manifests hold no clips that can be scored"
-            + (f" ({len(corpus.unreadable)} could not be read)." if corpus.unreadable else ".")
-        )
+    reasons = _refusals(corpus.waveforms, corpus.sample_rate)
+    refused = [{"path": str(corpus.paths[i]), "reason": reasons[i]} for i in sorted(reasons)]
+    corpus = corpus.select(np.array([i not in reasons for i in range(len(corpus))], bool))
+    _check_scorable(
+        len(corpus),
+        "clips",
+        {
+            "could not be read": corpus.unreadable,
+            "got no tone": [(row["path"], row["reason"]) for row in refused],
+        },
+    )
     contexts = None
     if speaker_context:
         histograms = pitch_histograms(corpus.waveforms, model=model)
         contexts = leave_one_out(histograms, corpus.speakers)
     probs = predict_corpus(model, corpus, contexts=contexts, batch_size=batch_size)
     report = evaluation_report(corpus, probs.argmax(axis=1), classes)
+    report["refused"] = refused
     report["speaker_context"] = speaker_context
     return report
+
+
+def _refusals(waveforms: Sequence[np.ndarray], sample_rate: int) -> dict[int, str]:
+    """`{index: reason}` of the clips that the gate gives no tone (`keras_tone.gate`)."""
+    from keras_tone.gate import clip_refusals
+
+    reasons = clip_refusals(waveforms, sample_rate)
+    return {i: reason for i, reason in enumerate(reasons) if reason is not None}
+
+
+def _word_refusals(corpus: WordCorpus, chunk: int = 256) -> dict[int, str]:
+    """`{word index: reason}` of the recordings whose syllables, joined, the gate refuses."""
+    clips = corpus.syllables.waveforms
+    members = [np.flatnonzero(corpus.word == word) for word in range(len(corpus.words))]
+    refused = {}
+    for start in range(0, len(members), chunk):  # a chunk of words at a time: bounded memory
+        joined = [np.concatenate([clips[i] for i in m]) for m in members[start : start + chunk]]
+        for offset, reason in _refusals(joined, corpus.syllables.sample_rate).items():
+            refused[start + offset] = reason
+    return refused
+
+
+def _check_scorable(scorable: int, what: str, left_out: dict[str, list[tuple[str, str]]]) -> None:
+    """`ValueError` when nothing is left to score: how many were left out, why, and one example.
+
+    `left_out` maps why (`"could not be read"`) to the `(path, reason)` of each row.
+    """
+    if scorable:
+        return
+    reasons = [
+        f"{len(rows)} {why}: {os.path.basename(rows[0][0])}: {rows[0][1]}"
+        + (f" and {len(rows) - 1} more" if len(rows) > 1 else "")
+        for why, rows in left_out.items()
+        if rows
+    ]
+    raise ValueError(
+        f"The manifests hold no {what} that can be scored"
+        + (f" ({'; '.join(reasons)})." if reasons else ".")
+    )
 
 
 def evaluation_report(corpus: Any, predicted: np.ndarray, classes: int) -> dict:
@@ -322,22 +379,36 @@ def _evaluate_words(
     batch_size: int,
     cache_dir: str | os.PathLike | None,
     speaker_context: bool,
+    allow_outside_paths: bool,
 ) -> dict:
-    """`evaluate` on word manifests."""
+    """`evaluate` on word manifests; a recording the gate refuses is left out."""
     from keras_tone.words import load_word_corpus
 
     corpus = load_word_corpus(
-        manifests, sample_rate=model_sample_rate(model), cache_dir=cache_dir, progress=False
+        manifests,
+        sample_rate=model_sample_rate(model),
+        cache_dir=cache_dir,
+        progress=False,
+        allow_outside_paths=allow_outside_paths,
     )
-    if len(corpus) == 0:
-        unreadable = corpus.syllables.unreadable
-        raise ValueError(
-            "The word manifests hold no recordings that can be scored"
-            + (f" ({len(unreadable)} could not be read or cut)." if unreadable else ".")
-        )
+    refused = _word_refusals(corpus)
+    refused_rows = [
+        {"path": str(corpus.words[word].path), "reason": refused[word]} for word in sorted(refused)
+    ]
+    if refused:
+        corpus = corpus.select(~np.isin(corpus.word, sorted(refused)))
+    _check_scorable(
+        len(corpus),
+        "recordings",
+        {
+            "could not be read or cut": corpus.syllables.unreadable,
+            "got no tone": [(row["path"], row["reason"]) for row in refused_rows],
+        },
+    )
     groups = corpus.syllables.speakers if speaker_context else corpus.word
     probs = classify_syllables(model, corpus.syllables.waveforms, groups, batch_size=batch_size)
     report = word_evaluation_report(corpus, probs.argmax(axis=1), int(model.output_shape[-1]))
+    report["refused"] = refused_rows
     report["speaker_context"] = speaker_context
     return report
 

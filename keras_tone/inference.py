@@ -11,8 +11,9 @@ inference share the cores; batches clips of similar length (after cutting
 leading and trailing digital silence), so that the front end does not run
 over seconds of zero padding; and checks each file once. Each result also
 says how much voiced speech the clip holds (`keras_tone.layers.VoicedSpeech`,
-computed in the same graph call): a clip without any gets probabilities, but
-`FileResult.top` gives no tone for it. With `speakers=`, each clip is
+computed in the same graph call): a clip without enough for a tone
+(`keras_tone.gate`) gets probabilities, but `FileResult.top` gives no tone
+for it and `FileResult.refusal` says why. With `speakers=`, each clip is
 classified with the speaker context of the other clips of its speaker
 (`keras_tone.context`).
 
@@ -53,15 +54,12 @@ from typing import Any
 import numpy as np
 
 from keras_tone import labels
+from keras_tone.gate import refusal
 from keras_tone.layers import VoicedSpeech
 from keras_tone.tonenet import model_sample_rate
 
 #: File name endings that `find_audio_files` picks up when it walks a folder.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-
-#: A clip holds voiced speech when `VoicedSpeech` finds at least this much:
-#: two consecutive 16 ms frames with the same pitch.
-MIN_VOICED_SECONDS = 0.03
 
 #: Clips are batched with others whose length (after cutting digital
 #: silence) falls in the same band of this many seconds.
@@ -83,23 +81,31 @@ class FileResult:
             (`keras_tone.layers.VoicedSpeech`), or None with an error.
         error: why the file could not be classified, without the path, e.g.
             `"empty file (0 bytes)"`; None when it was.
+        seconds: the clip's length in seconds, or None with an error.
     """
 
     path: str
     probabilities: np.ndarray | None = None
     voiced_seconds: float | None = None
     error: str | None = None
+    seconds: float | None = None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why a clip that was read gets no tone (`keras_tone.gate.refusal`), else None."""
+        return None if self.error is not None else refusal(self.voiced_seconds, self.seconds)
 
     @property
     def voiced(self) -> bool:
-        """Whether the clip holds voiced speech (at least `MIN_VOICED_SECONDS`)."""
-        return self.voiced_seconds is not None and self.voiced_seconds >= MIN_VOICED_SECONDS
+        """Whether the clip holds enough voiced speech for a tone (`keras_tone.gate`)."""
+        return self.error is None and self.refusal is None
 
     def top(self, k: int = 1) -> list[tuple[int, str, float]]:
         """The `k` most probable tones as `(tone, name, probability)`, best first.
 
-        Empty when the file failed or holds no voiced speech: probabilities of
-        a clip without a voice are not an answer.
+        Empty when the file failed or holds too little voiced speech
+        (`refusal` says why): probabilities of a clip without a voice are not
+        an answer.
         """
         if self.probabilities is None or not self.voiced:
             return []
@@ -126,11 +132,9 @@ def find_audio_files(
     for text in map(os.fspath, paths):
         path = Path(text)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-            )
+            found = _audio_files_in(path)
             if not found:
-                problems.append((text, f"no {'/'.join(AUDIO_SUFFIXES)} files in this folder"))
+                problems.append((text, _NO_AUDIO_IN_FOLDER))
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -139,9 +143,39 @@ def find_audio_files(
     return files, problems
 
 
+#: Why a folder gives no file to classify.
+_NO_AUDIO_IN_FOLDER = f"no {'/'.join(AUDIO_SUFFIXES)} files in this folder"
+
+
+def _audio_files_in(folder: Path) -> list[Path]:
+    """The `AUDIO_SUFFIXES` files under `folder`, recursively, in sorted order."""
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+    )
+
+
+def _expand_folders(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+) -> tuple[list[str], list[int]]:
+    """`(files, origin)`: each folder replaced by its audio files (an empty one kept).
+
+    `origin[i]` is the index in `paths` that file `i` comes from.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files: list[str] = []
+    origin: list[int] = []
+    for index, text in enumerate(map(os.fspath, paths)):
+        found = _audio_files_in(Path(text)) if os.path.isdir(text) else []
+        expanded = [os.fspath(p) for p in found] or [text]
+        files.extend(expanded)
+        origin.extend([index] * len(expanded))
+    return files, origin
+
+
 def predict_files(
     model: Any,
-    paths: Iterable[str | os.PathLike],
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
     *,
     speakers: Sequence[Any] | None = None,
     batch_size: int = 64,
@@ -156,11 +190,14 @@ def predict_files(
             speaker-context input, or any Keras model with a
             `[batch, samples]` waveform input whose layers name their
             `sample_rate`.
-        paths: audio files (WAV, FLAC, OGG, MP3).
+        paths: audio files (WAV, FLAC, OGG, MP3) and folders, or one of
+            them; a folder stands for its audio files (`AUDIO_SUFFIXES`,
+            recursively, in sorted order).
         speakers: `None`, or the speaker of each path (any hashable labels,
-            `len(paths)` of them; `speakers_by_folder` makes them from the
-            folders). With speakers, each clip gets the speaker context of the
-            other clips of its speaker that could be decoded
+            one per path; a folder's speaker is that of all its files;
+            `speakers_by_folder` makes them from the folders). With speakers,
+            each clip gets the speaker context of the other clips of its
+            speaker that could be decoded
             (`keras_tone.context.pitch_histograms` and `leave_one_out`), which
             needs a model with the `"speaker_context"` input
             (`load_model(handle, speaker_context=True)`); every file is then
@@ -172,9 +209,11 @@ def predict_files(
             `progress(done, total)` called as files finish; counts files.
 
     Returns:
-        A list of `FileResult`, `len(paths)` long. A file that cannot be read
-        or classified gets `error` (the reason, without the path), never an
-        exception.
+        A list of `FileResult`, one per file in the order given (folders
+        expanded in place). A file that cannot be read or classified, or a
+        folder without audio files, gets `error` (the reason, without the
+        path), never an exception; a clip without enough voiced speech gets
+        `refusal`.
 
     Raises:
         ValueError: `model` does not take waveforms; `speakers` is given for a
@@ -205,7 +244,8 @@ def predict_files(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
-    paths = [os.fspath(p) for p in paths]
+    given = [os.fspath(paths)] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    paths, origin = _expand_folders(given)
     sample_rate, context_size = _check_model(model)
     if speakers is not None:
         speakers = list(speakers)
@@ -216,14 +256,16 @@ def predict_files(
                 "ToneNet(..., speaker_context=True). "
                 f"Received: model.input_shape={model.input_shape}"
             )
-        if len(speakers) != len(paths):
+        if len(speakers) != len(given):
             raise ValueError(
                 "speakers= needs one speaker per path. "
-                f"Received: {len(speakers)} speakers for {len(paths)} paths"
+                f"Received: {len(speakers)} speakers for {len(given)} paths"
             )
+        speakers = [speakers[index] for index in origin]
     voicing, run = _graph(model, sample_rate, context_size)
     trim = _Trim.for_model(model, voicing)
     results: list[FileResult | None] = [None] * len(paths)
+    lengths: list[float | None] = [None] * len(paths)  # seconds, before trimming
     report = _progress(progress, len(paths))
 
     def classify(items: list[tuple[int, np.ndarray]], context: np.ndarray | None) -> None:
@@ -235,17 +277,18 @@ def predict_files(
             rows = [index for index, _ in items]
             zeros = np.zeros((len(items), context_size), np.float32)
             inputs.append(zeros if context is None else context[rows])
-        probabilities, seconds = (t.numpy() for t in run(*inputs))
-        for (index, _), p, s in zip(items, probabilities, seconds, strict=True):
-            results[index] = FileResult(paths[index], p, float(s))
+        probabilities, voiced = (t.numpy() for t in run(*inputs))
+        for (index, _), p, s in zip(items, probabilities, voiced, strict=True):
+            results[index] = FileResult(paths[index], p, float(s), seconds=lengths[index])
         report(len(items))
 
     decoded: list[tuple[int, np.ndarray]] = []
     batches = _Batches(round(BUCKET_SECONDS * sample_rate), batch_size)
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        for index, waveform, error in _decode_ahead(
+        for index, waveform, seconds, error in _decode_ahead(
             pool, paths, sample_rate, trim, ahead=4 * batch_size
         ):
+            lengths[index] = seconds
             if error is not None:
                 results[index] = FileResult(paths[index], error=error)
                 report(1)
@@ -400,20 +443,23 @@ class _Trim:
 
 def _decode(
     path: str, sample_rate: int, trim: _Trim | None
-) -> tuple[np.ndarray | None, str | None]:
+) -> tuple[np.ndarray | None, float | None, str | None]:
+    """`(trimmed waveform, seconds before trimming, None)`, or `(None, None, reason)`."""
     from keras_tone.audio import load_audio, validate_clip
     from keras_tone.decoding import failure_reason
 
+    if os.path.isdir(path):  # a folder left after `_expand_folders`: it holds no audio
+        return None, None, _NO_AUDIO_IN_FOLDER
     try:
         waveform = validate_clip(load_audio(path, sample_rate), sample_rate, name="the clip")
     except (OSError, ValueError) as error:
-        return None, failure_reason(error)
-    return (waveform if trim is None else trim(waveform)), None
+        return None, None, failure_reason(error)
+    return (waveform if trim is None else trim(waveform)), waveform.size / sample_rate, None
 
 
 def _decode_ahead(
     pool: ThreadPoolExecutor, paths: list[str], sample_rate: int, trim: _Trim | None, *, ahead: int
-) -> Iterator[tuple[int, np.ndarray | None, str | None]]:
+) -> Iterator[tuple[int, np.ndarray | None, float | None, str | None]]:
     """Decoded files in input order, with at most `ahead` files decoded or in flight."""
     pending: collections.deque[tuple[int, Future]] = collections.deque()
     for index, path in enumerate(paths):
@@ -455,7 +501,6 @@ def _progress(progress: bool | Callable[[int, int], object], total: int) -> Call
 __all__ = [
     "AUDIO_SUFFIXES",
     "BUCKET_SECONDS",
-    "MIN_VOICED_SECONDS",
     "FileResult",
     "find_audio_files",
     "predict_files",

@@ -37,7 +37,9 @@ def decode_predictions(preds: np.ndarray, top: int = 4) -> list[list[tuple[int, 
 
     Returns:
         For each clip, a list of `(tone, name, probability)` tuples, most
-        probable first; `tone` is the tone number (1-5).
+        probable first; `tone` is the tone number (1-5). Empty for a clip
+        whose probabilities are NaN (its waveform held NaN or Inf samples):
+        no tone is better than the first one.
 
     Raises:
         ValueError: `preds` is not a 2-D array whose width is 4 or 5, or `top`
@@ -48,6 +50,8 @@ def decode_predictions(preds: np.ndarray, top: int = 4) -> list[list[tuple[int, 
         >>> from keras_tone import decode_predictions
         >>> decode_predictions(np.array([[0.1, 0.7, 0.15, 0.05]]), top=2)
         [[(2, 'tone 2 (rising)', 0.7), (3, 'tone 3 (dipping)', 0.15)]]
+        >>> decode_predictions(np.full((1, 4), np.nan))
+        [[]]
     """
     preds = np.asarray(preds)
     if preds.ndim != 2 or preds.shape[1] not in SUPPORTED_CLASSES:
@@ -62,6 +66,9 @@ def decode_predictions(preds: np.ndarray, top: int = 4) -> list[list[tuple[int, 
     names = class_names(preds.shape[1])
     results = []
     for row in preds:
+        if not np.all(np.isfinite(row)):
+            results.append([])
+            continue
         order = np.argsort(-row, kind="stable")[:top]
         results.append([(int(i) + 1, names[i], float(row[i])) for i in order])
     return results

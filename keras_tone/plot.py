@@ -31,15 +31,21 @@ def plot_clip(
     """Draw waveform, log-mel, F0 contour and tone probabilities of one clip.
 
     Args:
-        clip: mono float waveform `[samples]`.
+        clip: mono float waveform `[samples]`, at most
+            `keras_tone.audio.MAX_CLIP_SECONDS` long.
         sample_rate: its sampling rate in Hz: the model's, when there is one.
         model: a waveform ToneNet with its classifier, or `None` to leave the
             probability panel empty. Its front end's settings draw the log-mel
-            panel (`ToneNetConfig()`'s without a model), at a finer hop.
+            panel (`ToneNetConfig()`'s without a model), at a finer hop. A
+            clip without enough voiced speech for a tone (`keras_tone.gate`)
+            gets the reason in that panel instead of probabilities.
         title: the figure's title.
 
     Returns:
         A `matplotlib.figure.Figure`.
+
+    Raises:
+        ValueError: the clip is longer than `keras_tone.audio.MAX_CLIP_SECONDS`.
 
     Example:
         >>> import numpy as np
@@ -51,6 +57,10 @@ def plot_clip(
     """
     from matplotlib.figure import Figure
 
+    from keras_tone.audio import check_duration
+    from keras_tone.gate import clip_refusals
+
+    check_duration(np.size(clip) / sample_rate)
     config = front_end_of(model).config if model is not None else ToneNetConfig()
     config = replace(config, sample_rate=sample_rate)
     display = FrontEnd(
@@ -89,8 +99,10 @@ def plot_clip(
     if not np.all(np.isnan(f0)):
         axes[2].set_ylim(max(0.0, np.nanmin(f0) * 0.8), np.nanmax(f0) * 1.2)
 
-    if model is None:
-        axes[3].text(0.5, 0.5, "no weights given", ha="center", va="center")
+    reason = None if model is None else clip_refusals([clip], sample_rate)[0]
+    if model is None or reason is not None:
+        message = "no weights given" if model is None else f"no tone: {reason}"
+        axes[3].text(0.5, 0.5, message, ha="center", va="center", wrap=True)
         axes[3].set_axis_off()
     else:
         batch = prepare_batch([clip], sample_rate, model_sample_rate=sample_rate)

@@ -6,14 +6,20 @@ to know which syllable's tone was off. It
 1. derives the citation and the expected spoken (surface) tone of each
    syllable from the pinyin (`keras_tone.pinyin.expected_tones`: 3-3 -> 2-3,
    and the 一/不 rules when `hanzi` is given);
-2. cuts the recording into that many syllables
+2. refuses, with the reason (`keras_tone.gate.NoToneError`), a recording
+   without enough voiced speech for a tone (`keras_tone.gate.refusal`:
+   silence, noise, a test tone, a fragment), or one in which it counts
+   clearly more or fewer syllables than expected
+   (`keras_tone.segmentation.count_syllables`,
+   `keras_tone.gate.count_refusal`: a two-syllable word checked as one);
+3. cuts the recording into that many syllables
    (`keras_tone.segmentation.segment`), or takes the boundaries it is given
    (e.g. from a TextGrid, `keras_tone.textgrid.read_intervals`);
-3. classifies each syllable with a ToneNet that takes a speaker context, the
+4. classifies each syllable with a ToneNet that takes a speaker context, the
    context of a syllable being the other syllables of the word (plus, when
    given, a speaker context made from other recordings of the same speaker):
    `keras_tone.evaluation.classify_syllables`;
-4. gives each syllable a verdict.
+5. gives each syllable a verdict.
 
 Verdicts (`VERDICTS`), with `unsure_below` = `UNSURE_BELOW` (0.5) by default:
 
@@ -160,7 +166,8 @@ def score(
         boundaries: the syllables' intervals in seconds, one per syllable:
             `(start, end)` pairs or objects with `start` and `end` (the
             intervals of a TextGrid tier); `None` to find them with
-            `keras_tone.segmentation.segment`.
+            `keras_tone.segmentation.segment` (and to compare their count
+            with the syllables expected).
         speaker_context: a `[P]` speaker context from other recordings of
             the same speaker (`keras_tone.speaker_context(clips)`), added to
             the context that the word's other syllables give each syllable.
@@ -172,6 +179,11 @@ def score(
         verdict, and the word's verdict.
 
     Raises:
+        keras_tone.gate.NoToneError: (a `ValueError`) no verdicts, and its
+            `reason` says why: the recording holds too little voiced speech
+            for a tone, or clearly more or fewer syllables than expected
+            (counted when `boundaries` is None and the recording is at most
+            `keras_tone.segmentation.MAX_COUNT_SECONDS` long).
         ValueError: the pinyin cannot be read, or `hanzi` has a different
             number of characters; the waveform is empty, silent, has NaN/Inf
             or is longer than 30 s; the recording is too short for the
@@ -197,6 +209,7 @@ def score(
     """
     from keras_tone.audio import cut, resample, to_mono_float
     from keras_tone.evaluation import classify_syllables
+    from keras_tone.gate import NoToneError, clip_refusals
     from keras_tone.pinyin import expected_tones
     from keras_tone.segmentation import as_segment, segment
     from keras_tone.tonenet import load_model, model_sample_rate
@@ -209,18 +222,24 @@ def score(
             f"sample_rate must be an integer in Hz. Received: sample_rate={sample_rate!r}"
         )
     wave = to_mono_float(waveform, name="waveform")
-    if boundaries is None:
-        segments = segment(wave, sample_rate, len(syllables))
-    elif len(boundaries) != len(syllables):
+    if boundaries is not None and len(boundaries) != len(syllables):
         raise ValueError(
             f"boundaries has {len(boundaries)} intervals for the {len(syllables)} syllables of "
             f"{' '.join(s.pinyin for s in syllables)!r}; give one interval per syllable."
         )
-    else:
-        segments = [as_segment(item) for item in boundaries]
     model = load_model(weights, speaker_context=True)
     rate = model_sample_rate(model)
-    clips = cut(resample(wave, sample_rate, rate), rate, segments)
+    resampled = resample(wave, sample_rate, rate)
+    reason = clip_refusals([resampled], rate)[0]
+    if reason is None and boundaries is None:
+        reason = _count_refusal(wave, sample_rate, len(syllables))
+    if reason is not None:
+        raise NoToneError(reason, f"No verdicts for this recording: {reason}.")
+    if boundaries is None:
+        segments = segment(wave, sample_rate, len(syllables))
+    else:
+        segments = [as_segment(item) for item in boundaries]
+    clips = cut(resampled, rate, segments)
     for span, clip, syllable in zip(segments, clips, syllables, strict=True):
         if not np.any(clip):
             raise ValueError(
@@ -357,6 +376,20 @@ def write_textgrid(
         for s in syllables
     ]
     write_tones(path, tones, tier=TONE_TIER, template=template)
+
+
+def _count_refusal(wave: np.ndarray, sample_rate: int, expected: int) -> str | None:
+    """`keras_tone.gate.count_refusal` of the syllables counted in `wave`; None if uncountable."""
+    from keras_tone.gate import count_refusal
+    from keras_tone.segmentation import MAX_COUNT_SECONDS, count_syllables
+
+    if wave.size > MAX_COUNT_SECONDS * sample_rate:
+        return None
+    try:
+        found = count_syllables(wave, sample_rate)
+    except ValueError:
+        return None  # segment says what is wrong, with its own message
+    return count_refusal(found, expected)
 
 
 def _checked_context(context: np.ndarray | None, model: keras.Model) -> np.ndarray | None:

@@ -30,7 +30,7 @@ def test_load_audio_missing_file(tmp_path):
 def test_load_audio_undecodable_file(tmp_path):
     path = tmp_path / "notes.wav"
     path.write_text("this is not audio")
-    with pytest.raises(ValueError, match="notes.wav' as audio: not audio: the file starts with"):
+    with pytest.raises(ValueError, match="notes.wav' as audio: not audio: the file holds text"):
         load_audio(path)
 
 

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from keras_tone import FileResult, ToneNet, load_audio, predict_files, prepare_batch
 from keras_tone._keras import keras
-from keras_tone.inference import MIN_VOICED_SECONDS
+from keras_tone.gate import MIN_VOICED_SECONDS
 
 RATE = 16000
 
@@ -44,7 +44,7 @@ def folder(tmp_path_factory):
     (root / "empty.wav").write_bytes(b"")
     files["empty.wav"] = "empty file (0 bytes)"
     (root / "page.mp3").write_text("<!DOCTYPE html><html>gone</html>")
-    files["page.mp3"] = "not audio: the file starts with `<!DOCTYPE html>`"
+    files["page.mp3"] = "not audio: the file holds text (an HTML page)"
     sf.write(root / "silent.wav", np.zeros(RATE, np.float32), RATE)
     files["silent.wav"] = "the clip is silent (all samples are zero): there is no tone to classify"
     nan = _syllable(1, 0.1, 0.1)

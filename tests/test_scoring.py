@@ -119,10 +119,11 @@ def test_a_four_class_model_does_not_judge_neutral_tones() -> None:
     ("make_audio", "expected", "options", "message"),
     [
         (lambda: np.zeros(0, "float32"), "ni3 hao3", {}, "waveform is empty"),
-        (lambda: np.zeros(SR, "float32"), "ni3 hao3", {}, "silent"),
+        (lambda: np.zeros(SR, "float32"), "ni3 hao3", {}, "no voiced speech"),
         (lambda: word(2), "nı3 hoa3", {}, "Cannot read the pinyin"),
         (lambda: word(2), "ni3 hao3", {"hanzi": "你"}, "1 characters for 2 syllables"),
-        (lambda: word(2)[:2400], "a1 " * 6, {}, "too short for 6 syllables"),
+        (lambda: word(2)[:4800], "a1 " * 6, {}, "holds about 1 syllable, not the 6 expected"),
+        (lambda: word(2)[:2400], "a1", {}, "too little voiced speech (0.05 s"),
         (lambda: word(2, 3), "ni3 hao3", {"boundaries": [(0.1, 0.4)]}, "1 intervals for the 2"),
         (
             lambda: word(2, 3),

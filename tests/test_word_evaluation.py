@@ -181,7 +181,7 @@ def test_load_word_corpus_cuts_each_word_into_its_syllables(
     for clip, (start, end) in zip(corpus.syllables.waveforms, corpus.segments, strict=True):
         assert clip.size == pytest.approx((end - start) * 16000, abs=1)
     (broken, reason), (short, why) = corpus.syllables.unreadable
-    assert broken.endswith("broken.wav") and reason.startswith("not audio: the file starts with")
+    assert broken.endswith("broken.wav") and reason.startswith("not audio: the file holds text")
     assert short.endswith("short.wav") and "cannot be cut into 6 syllables" in why
 
     # Decoded once: the second time comes from the cache.
