@@ -14,12 +14,13 @@ How it works (10 ms frames, `keras_tone.segmentation.frame_measures`):
    (b p d t g k f h j q x z c s zh ch sh), a sonorant initial (m n l r), or
    no initial (y, w, a vowel), the start or end of speech around a pause,
    or a pause frame, than a frame inside a syllable. The detector was
-   trained on read sentences with aligned syllable times
-   (`scripts/fit_boundary_detector.py`); its weights are data
-   (`boundary_detector.json`), evaluated with numpy.
+   trained with Keras on read sentences with aligned syllable times and on
+   isolated syllables joined into sentences (`scripts/alignment_report.py`);
+   its weights are data (`boundary_detector.json`), evaluated with numpy.
 2. **Dynamic programming** chooses every syllable's start and end at once:
-   each syllable starts where the score of its own kind of onset is high,
-   lasts at least 50 ms, holds 30 ms of voiced frames (its vowel), and
+   each syllable starts where the score of its own kind of onset is high
+   (another kind is allowed at a price: a voice does not always sound as
+   the pinyin says), lasts at least 50 ms, holds 30 ms of voiced frames (its vowel), and
    has a duration drawn towards a prior (the sentence's speaking rate,
    shorter for neutral tones and syllables without an initial, longer for
    the last one); between two syllables there may be a pause, paid for

@@ -15,7 +15,10 @@ Markdown and written to `OUT/report.json`):
    given) per speaker, rounded to 5 ms, is the shift added to every given
    time ("corrected" times).
 2. **The boundary detector**, trained speaker-held-out: on one speaker's
-   full sentences (corrected times), tested on the other's. Boundaries are
+   full sentences (corrected times), with or without pseudo-sentences of
+   four isolated-syllable voices of `SHARED/data` (syllables joined, true
+   spans known), tested on the other speaker's sentences and on
+   pseudo-sentences of three other voices. Boundaries are
    the start of every syllable but the first (after a pause: the end of the
    pause); errors per speaker and per kind of onset, with the pinyin given,
    with only the number of syllables given, and for the word segmenter
@@ -30,11 +33,12 @@ Markdown and written to `OUT/report.json`):
    as written and with the sample's own word split given as spaces.
 6. **Words**: pseudo-words with known boundaries (as in
    `scripts/segmentation_report.py`: clips of the isolated-syllable voices
-   joined), the test half, by `segment` and by `align` with the number of
-   syllables given.
+   joined), the test half, of the three voices the fold detectors did not
+   hear, by `segment` and by `align` with the number of syllables given.
 
-`--write-detector PATH` then trains the detector on both speakers and
-writes it (the file keras_tone ships). Takes about ten minutes on two
+`--write-detector PATH` then trains the detector on both speakers and the
+pseudo-sentences of all seven voices and writes it (the file keras_tone
+ships). Takes about ten minutes on two
 busy CPU cores.
 """
 
@@ -59,6 +63,11 @@ EPOCHS = 8
 CONTEXT = 5
 DURATION_SIGMA = 0.5
 DURATION_WEIGHT = 2.0
+# Pseudo-sentences of the isolated-syllable voices: these train the detector of a fold
+# (beside the other AISHELL speaker), the others test it; the shipped detector sees all.
+PSEUDO_TRAIN_VOICES = ("pffy_f1", "losttheory_m1", "audiocmn_yuetan", "yali_f2")
+PSEUDO_TEST_VOICES = ("audiocmn_chenwang", "hantts_m2", "hotoo_f3")
+PSEUDO_PER_VOICE = 60
 
 
 # --- 1. the bias of the given times -----------------------------------------------------
@@ -235,7 +244,8 @@ def boundary_errors(found: np.ndarray, reference: np.ndarray, syllables) -> dict
     out["last"] = [abs(found[-1, 1] - reference[-1, 1])]
     for i in range(1, len(syllables)):
         paused = reference[i, 0] - reference[i - 1, 1] > 1e-6
-        kind = "after a pause" if paused else onset_kind(syllables[i])
+        syllable = getattr(syllables[i], "syllable", syllables[i])  # a Syllable or its pinyin
+        kind = "after a pause" if paused else onset_kind(syllable)
         out.setdefault(kind, []).append(abs(found[i, 0] - reference[i, 0]))
     return out
 
@@ -314,14 +324,18 @@ def hanzi_agreement(folder: Path, partial: dict[str, bool]) -> dict:
     return out
 
 
-def pseudo_word_boundaries(data: Path, detector, per_speaker: int = 50) -> dict:
-    """Words of joined isolated syllables (segmentation_report.py), test half: both methods."""
+def pseudo_word_boundaries(data: Path, detector, per_speaker: int = 100) -> dict:
+    """Words of joined isolated syllables (segmentation_report.py), test half, unseen voices."""
     from segmentation_report import pseudo_words
 
     from keras_tone.alignment import align
     from keras_tone.segmentation import segment
 
-    words = pseudo_words(data, faster=False, per_speaker=per_speaker)[1::2]
+    words = [
+        word
+        for word in pseudo_words(data, faster=False, per_speaker=per_speaker)[1::2]
+        if word["speaker"] in PSEUDO_TEST_VOICES  # voices the fold detectors never heard
+    ]
     out = {}
     methods = {
         "segment": lambda w: segment(w["wave"], SR, w["n"]),
@@ -334,6 +348,70 @@ def pseudo_word_boundaries(data: Path, detector, per_speaker: int = 50) -> dict:
             found = [(a.end + b.start) / 2 for a, b in itertools.pairwise(spans)]
             errors.extend(np.abs(np.array(found) - word["bounds"]))
         out[name] = summary(errors)
+    return out
+
+
+def pseudo_sentences(data: Path, voice: str, count: int, seed: int) -> list[tuple]:
+    """Sentences of 5-12 isolated syllables of one voice, joined, with their true spans.
+
+    Each syllable is trimmed (`segmentation_report.trim`) and scaled by +-4 dB; in 70% of
+    the sentences all but the last are played 1.2-2x faster (pitch kept). Joins: end to
+    end (half), a 10-40 ms crossfade or a 50-300 ms pause (a quarter each); 150-300 ms of
+    silence around, a noise floor 45-65 dB below. Returns `(wave, spans, syllables,
+    pinyin)` tuples, spans rounded to the 10 ms grid.
+    """
+    import csv
+
+    import librosa
+    from segmentation_report import trim
+
+    from keras_tone import load_audio
+    from keras_tone.pinyin import Syllable
+
+    rng = np.random.default_rng(seed)
+    with (data / voice / "manifest.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    out = []
+    for _ in range(count):
+        n = int(rng.integers(5, 13))
+        clips, names = [], []
+        for pick in rng.choice(len(rows), n, replace=False):
+            clip = trim(load_audio(data / voice / rows[pick]["path"], sample_rate=SR))
+            clips.append(clip / (np.abs(clip).max() + 1e-9) * 10 ** (rng.uniform(-4, 4) / 20) / 2)
+            names.append(Syllable(rows[pick]["syllable"].replace("_", ""), int(rows[pick]["tone"])))
+        if rng.random() < 0.7:
+            rates = [rng.uniform(1.2, 2.0) for _ in range(n - 1)] + [rng.uniform(1.0, 1.3)]
+            clips = [
+                librosa.effects.time_stretch(c, rate=r, n_fft=512)
+                for c, r in zip(clips, rates, strict=True)
+            ]
+        parts = [np.zeros(int(rng.uniform(0.15, 0.3) * SR))]
+        position, spans = parts[0].size, []
+        for k, clip in enumerate(clips):
+            clip, start = clip.copy(), position
+            join = str(rng.choice(["pause", "join", "join", "crossfade"])) if k else "first"
+            if join == "pause":
+                gap = int(rng.uniform(0.05, 0.3) * SR)
+                parts.append(np.zeros(gap))
+                position += gap
+                start = position
+            elif join == "crossfade":
+                overlap = min(
+                    int(rng.uniform(0.01, 0.04) * SR), clip.size // 3, parts[-1].size // 3
+                )
+                fade = np.sin(np.linspace(0, np.pi / 2, overlap)) ** 2
+                parts[-1][-overlap:] = parts[-1][-overlap:] * (1 - fade) + clip[:overlap] * fade
+                clip = clip[overlap:]
+                start = position - overlap // 2
+                spans[-1][1] = start
+            parts.append(clip)
+            position += clip.size
+            spans.append([start, position])
+        parts.append(np.zeros(int(rng.uniform(0.15, 0.3) * SR)))
+        wave = np.concatenate(parts)
+        wave += 10 ** (rng.uniform(-65, -45) / 20) * rng.standard_normal(wave.size)
+        spans = np.round(np.array(spans) / SR / 0.01) * 0.01
+        out.append((wave.astype(np.float32), spans, tuple(s.syllable for s in names), names))
     return out
 
 
@@ -375,22 +453,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     report["full_sentences"] = {k: len(v) for k, v in full.items()}
     speakers = sorted(full)
-    report["held_out"] = {}
+    data = args.shared / "data"
+    pseudo = {
+        voice: pseudo_sentences(data, voice, PSEUDO_PER_VOICE, seed)
+        for seed, voice in enumerate(PSEUDO_TRAIN_VOICES + PSEUDO_TEST_VOICES)
+    }
+    pseudo_train = [(w, sp, syl) for v in PSEUDO_TRAIN_VOICES for w, sp, syl, _ in pseudo[v]]
+    pseudo_test = [(w, sp, names) for v in PSEUDO_TEST_VOICES for w, sp, _, names in pseudo[v]]
+    print("pseudo-sentences built", file=sys.stderr, flush=True)
+    report["held_out"], report["unseen_voices"] = {}, {}
     for test in speakers:
         train = [s for speaker in speakers if speaker != test for s in full[speaker]]
         offsets = duration_offsets([(None, sp, syl, tones) for _, sp, syl, tones, _ in train])
-        detector = train_detector(
-            [(rec, sp, syl) for rec, sp, syl, _, _ in train], offsets, f"all but {test}"
-        )
-        tests = full[test]
-        methods = {
-            "align, pinyin given": lambda x, p, d=detector: align(x, SR, list(p), detector=d),
-            "align, number given": lambda x, p, d=detector: align(x, SR, len(p), detector=d),
-            "segment (words), number given": lambda x, p: segment(x, SR, len(p)),
+        aishell = [(rec, sp, syl) for rec, sp, syl, _, _ in train]
+        detectors = {
+            "AISHELL only": train_detector(aishell, offsets, f"all but {test}"),
+            "+ pseudo-sentences": train_detector(
+                aishell + pseudo_train, offsets, f"all but {test}, pseudo-sentences"
+            ),
         }
-        report["held_out"][test] = {
-            name: evaluate(method, [(rec, sp, pin) for rec, sp, _, _, pin in tests])
-            for name, method in methods.items()
+        tests = [(rec, sp, pin) for rec, sp, _, _, pin in full[test]]
+        results = {}
+        for trained, detector in detectors.items():
+            results[f"align, pinyin given ({trained})"] = evaluate(
+                lambda x, p, d=detector: align(x, SR, list(p), detector=d), tests
+            )
+        detector = detectors["+ pseudo-sentences"]
+        results["align, number given"] = evaluate(
+            lambda x, p, d=detector: align(x, SR, len(p), detector=d), tests
+        )
+        results["segment (words), number given"] = evaluate(
+            lambda x, p: segment(x, SR, len(p)), tests
+        )
+        report["held_out"][test] = results
+        report["unseen_voices"][test] = {
+            f"{given} given ({trained})": evaluate(
+                lambda x, p, d=d, g=given: align(
+                    x, SR, list(p) if g == "pinyin" else len(p), detector=d
+                ),
+                pseudo_test,
+            )["all"]
+            for trained, d in detectors.items()
+            for given in ("pinyin", "number")
         }
         print(f"held out {test} done", file=sys.stderr, flush=True)
 
@@ -437,11 +541,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         everyone = [s for speaker in speakers for s in full[speaker]]
         offsets = duration_offsets([(None, sp, syl, tones) for _, sp, syl, tones, _ in everyone])
         shifts = ", ".join(f"{k} +{v['shift_s'] * 1000:.0f} ms" for k, v in report["shift"].items())
+        every_voice = [(w, sp, syl) for sentences in pseudo.values() for w, sp, syl, _ in sentences]
         detector = train_detector(
-            [(rec, sp, syl) for rec, sp, syl, _, _ in everyone],
+            [(rec, sp, syl) for rec, sp, syl, _, _ in everyone] + every_voice,
             offsets,
             f"AISHELL-1 sample (kaldi-asr-aishell-sample @ 4e69bf1), {len(everyone)} full "
-            f"sentences of 2 speakers, given syllable times shifted ({shifts})",
+            f"sentences of 2 speakers, given syllable times shifted ({shifts}); "
+            f"{len(every_voice)} pseudo-sentences of the isolated syllables of "
+            f"{', '.join(pseudo)} (scripts/alignment_report.py)",
         )
         detector.save(args.write_detector)
         report["detector"] = {"path": str(args.write_detector), "duration_offsets": offsets}
@@ -471,6 +578,17 @@ def markdown(report: dict) -> str:
                     f"| {speaker} | {name} | {kind} | {s['boundaries']} | {s['median_ms']:.0f} ms "
                     f"| {s['p90_ms']:.0f} ms | {s['within_20ms']:.1%} | {s['within_50ms']:.1%} |"
                 )
+    lines += [
+        "",
+        "| fold (held out) | unseen voices | boundaries | median | p90 | <= 20 ms | <= 50 ms |",
+    ]
+    lines.append("|---|---|---|---|---|---|---|")
+    for speaker, methods in report["unseen_voices"].items():
+        for name, s in methods.items():
+            lines.append(
+                f"| {speaker} | {name} | {s['boundaries']} | {s['median_ms']:.0f} ms "
+                f"| {s['p90_ms']:.0f} ms | {s['within_20ms']:.1%} | {s['within_50ms']:.1%} |"
+            )
     lines += ["", "| speaker | sentences <= 10 s | count right | within one |", "|---|---|---|---|"]
     for speaker, r in report["count_syllables"].items():
         lines.append(f"| {speaker} | {r['sentences']} | {r['right']:.1%} | {r['within_one']:.1%} |")

@@ -49,8 +49,10 @@ def test_finds_the_boundaries_of_a_sentence(syllables):
     spans = align(x, SR, sentence_pinyin(syllables))
     assert len(spans) == len(syllables)
     found = np.array([s.start for s in spans])
+    # Most boundaries close; none off by a syllable (150 ms or more). A stop's closure after
+    # a decaying vowel may be taken for the vowel's tail: those are the 60-100 ms errors.
     assert np.median(np.abs(found - truth)) < 0.03
-    assert np.mean(np.abs(found - truth) < 0.06) >= 0.8
+    assert np.max(np.abs(found - truth)) < 0.12
 
 
 def test_pauses_belong_to_neither_syllable():
