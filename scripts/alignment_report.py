@@ -152,12 +152,11 @@ def frame_labels(spans: np.ndarray, syllables, frames: int) -> np.ndarray:
 
 
 def training_data(sentences, rng):
-    from keras_tone.alignment import detector_inputs, stack_context
-    from keras_tone.segmentation import frame_measures
+    from keras_tone.alignment import detector_inputs, measure, stack_context
 
     xs, ys, ws = [], [], []
     for recording, spans, syllables in sentences:
-        inputs = stack_context(detector_inputs(frame_measures(recording, SR)), CONTEXT)
+        inputs = stack_context(detector_inputs(measure(recording, SR)), CONTEXT)
         labels = frame_labels(spans, syllables, inputs.shape[0])
         frame_class = labels <= 1
         keep = (labels >= 0) & (~frame_class | (rng.random(labels.size) < KEEP_FRAMES))
