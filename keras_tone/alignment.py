@@ -365,8 +365,11 @@ def _frames(seconds: float) -> int:
     return max(1, int(round(seconds / HOP_SECONDS)))
 
 
-def _onset_scores(scores: np.ndarray, kinds: list[str | None]) -> np.ndarray:
-    """`[syllables, frames + 1]`: the score of syllable k starting at frame j."""
+def _onset_scores(scores: np.ndarray) -> dict[str | None, np.ndarray]:
+    """Per onset kind (None: unknown), `[frames + 1]`: the score of such a syllable starting at j.
+
+    One vector per kind, not per syllable: memory stays linear in the recording's length.
+    """
     columns = [scores[:, DETECTOR_CLASSES.index(kind)] for kind in ONSET_KINDS]
     any_kind = np.logaddexp.reduce(columns, axis=0) - np.log(len(columns))
     # The expected kind, or (at a price) any other: a voice may not sound as the pinyin says.
@@ -375,8 +378,7 @@ def _onset_scores(scores: np.ndarray, kinds: list[str | None]) -> np.ndarray:
         for kind, column in zip(ONSET_KINDS, columns, strict=True)
     }
     by_kind[None] = any_kind
-    rows = [np.append(by_kind[kind], by_kind[kind][-1]) for kind in kinds]
-    return np.stack(rows)
+    return {kind: np.append(column, column[-1]) for kind, column in by_kind.items()}
 
 
 def _best_path(
@@ -388,7 +390,7 @@ def _best_path(
     """Start and end frame of every syllable (module docstring, step 2)."""
     n = len(expected.kinds)
     frames = scores.shape[0]
-    onset = _onset_scores(scores, expected.kinds)
+    onset = _onset_scores(scores)
     pause = scores[:, DETECTOR_CLASSES.index("pause")]
     speech_start = np.append(scores[:, DETECTOR_CLASSES.index("speech_start")], _NEG)
     speech_end = np.append(_NEG, scores[:, DETECTOR_CLASSES.index("speech_end")])
@@ -433,14 +435,21 @@ def _best_path(
         choice = candidate.argmax(axis=0)
         end_score = np.full(frames + 1, _NEG)
         end_score[ends] = candidate[choice, ends - low[k]]
-        first_start = max(0, low[k] - max_d)  # keep the pause pointers of possible starts only
+        # Keep the pause pointers of this syllable's possible starts only (a copy, not a view
+        # that would keep the whole array alive).
+        first_start = max(0, low[k] - max_d)
         records.append(
-            (low[k], ends - durations[choice], first_start, came_from[first_start : high[k] + 1])
+            (
+                low[k],
+                ends - durations[choice],
+                first_start,
+                came_from[first_start : high[k] + 1].copy(),
+            )
         )
         if k == n - 1:
             break
         # The next syllable starts where this one ends, or after a pause of one frame or more.
-        touching = end_score + onset[k + 1]
+        touching = end_score + onset[expected.kinds[k + 1]]
         leaving = end_score + speech_end - paused
         best = np.maximum.accumulate(leaving)
         where = np.maximum.accumulate(np.where(leaving >= best, np.arange(frames + 1), 0))
