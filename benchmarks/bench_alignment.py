@@ -46,7 +46,7 @@ def recording(seconds: float, seed: int = 0) -> tuple[np.ndarray, int]:
 
 def run(rounds: int = 3) -> dict[str, Any]:
     from keras_tone.alignment import align
-    from keras_tone.segmentation import frame_measures
+    from keras_tone.frames import frame_measures
 
     results: dict[str, Any] = {"machine": _common.machine()}
     for seconds in (60, 240):

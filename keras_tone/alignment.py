@@ -6,7 +6,7 @@ recording of connected speech: a sentence of 5-30 syllables, or a file of
 minutes. `keras_tone.segmentation.segment` does the same for words of 2-4
 syllables from their number alone.
 
-How it works (10 ms frames, `keras_tone.segmentation.frame_measures` of the
+How it works (10 ms frames, `keras_tone.frames.frame_measures` of the
 recording with a faint dither, `measure`):
 
 1. **Frame scores.** A small boundary detector (one hidden layer of 32
@@ -58,13 +58,8 @@ from typing import Any
 
 import numpy as np
 
-from keras_tone.segmentation import (
-    HOP_SECONDS,
-    MIN_SYLLABLE_SECONDS,
-    FrameMeasures,
-    Segment,
-    frame_measures,
-)
+from keras_tone.frames import HOP_SECONDS, FrameMeasures, frame_measures
+from keras_tone.segmentation import MIN_SYLLABLE_SECONDS, Segment
 
 #: The kinds of syllable onset, by initial: voiceless obstruent, sonorant, none.
 ONSET_KINDS = ("obstruent", "sonorant", "vowel")

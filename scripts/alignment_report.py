@@ -28,7 +28,7 @@ Markdown and written to `OUT/report.json`):
    sentences it accepts (up to 10 s).
 4. **Speed** of `align` per second of audio, and a recording of a minute
    or more (the sentences of one speaker joined) aligned end to end.
-5. **Reading characters**: `keras_tone.pinyin.read_hanzi` on each full
+5. **Reading characters**: `keras_tone.hanzi.read_hanzi` on each full
    sentence's characters against the sample's pinyin and surface tones,
    as written and with the sample's own word split given as spaces.
 6. **Words**: pseudo-words with known boundaries (as in
@@ -283,7 +283,7 @@ def hanzi_agreement(folder: Path, partial: dict[str, bool]) -> dict:
     """read_hanzi against the sample's pinyin and surface, per syllable and per sentence."""
     import csv
 
-    from keras_tone.pinyin import read_hanzi
+    from keras_tone.hanzi import read_hanzi
 
     words: dict[str, list[str]] = {}
     with (folder / "syllables.csv").open(newline="", encoding="utf-8") as handle:

@@ -26,7 +26,8 @@ from keras_tone.alignment import (
     measure,
     onset_kind,
 )
-from keras_tone.pinyin import parse_pinyin, read_hanzi
+from keras_tone.hanzi import read_hanzi
+from keras_tone.pinyin import parse_pinyin
 from keras_tone.segmentation import Segment
 
 SR = 16000

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from keras_tone.hanzi import read_hanzi
 from keras_tone.pinyin import (
     SYLLABLES,
     ExpectedSyllable,
     Syllable,
     expected_tones,
     parse_pinyin,
-    read_hanzi,
     sandhi,
 )
 
