@@ -234,7 +234,6 @@ def load_sentence_corpus(
         (array([4, 4, 4]), array([1, 2, 3]))
     """
     from keras_tone.alignment import align
-    from keras_tone.audio import cut
 
     if spans not in SPAN_SOURCES:
         raise ValueError(f"spans must be one of {SPAN_SOURCES}. Received: spans={spans!r}")
@@ -295,10 +294,18 @@ def load_sentence_corpus(
             kept.append((sentence, waveform, found, reference, source))
     for path, error in unreadable:
         logger.warning("Left out %s: %s", path, error)
-    return _corpus(kept, unreadable, sample_rate, margin, cut)
+    return _corpus(kept, unreadable, sample_rate, margin)
 
 
-def _corpus(kept, unreadable, sample_rate, margin, cut) -> SentenceCorpus:
+def _corpus(
+    kept: list[tuple[SentenceRow, np.ndarray, np.ndarray, np.ndarray, str]],
+    unreadable: list[tuple[str, str]],
+    sample_rate: int,
+    margin: float,
+) -> SentenceCorpus:
+    """The corpus of the kept `(sentence, waveform, spans, given, source)` tuples."""
+    from keras_tone.audio import cut
+
     rows = [sentence.row for sentence, *_ in kept]
     lengths = [len(row) for row in rows]
     clips: list[np.ndarray] = []
