@@ -9,7 +9,7 @@ or short phrase (the format of `../shared/words`):
 * `pinyin`: the citation reading, syllables with tone digits
   (`"ni3 hao3"`; anything `keras_tone.pinyin.parse_pinyin` reads);
 * `surface`: the tones expected in the audio after tone sandhi, one digit
-  1-5 per syllable, space-separated (`"2 3"`);
+  1-5 per syllable, space-separated (`"2 3"`) or run together (`"23"`);
 * `speaker`, `sex` (sex may be empty).
 
 Extra columns are ignored. Syllable manifests (`path,syllable,tone,...`)
@@ -176,7 +176,8 @@ def read_word_manifest(
 
 def _surface(text: str, where: str) -> tuple[int, ...]:
     tones = []
-    for part in text.split():
+    parts = list(text) if text.isdigit() else text.split()  # "444234" or "4 4 4 2 3 4"
+    for part in parts:
         tone = int(part) if part.isdigit() else -1
         if tone not in TONES:
             raise ValueError(
