@@ -12,7 +12,7 @@ to know which syllable's tone was off. It
 3. classifies each syllable with a ToneNet that takes a speaker context, the
    context of a syllable being the other syllables of the word (plus, when
    given, a speaker context made from other recordings of the same speaker):
-   `keras_tone.evaluation.classify_syllables`;
+   `keras_tone.runner.Runner.predict(clips, groups=...)`;
 4. gives each syllable a verdict.
 
 Verdicts (`VERDICTS`), with `unsure_below` = `UNSURE_BELOW` (0.5) by default:
@@ -53,6 +53,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from keras_tone._keras import keras
+from keras_tone.config import SAMPLE_RATE
 from keras_tone.tonenet import WeightsHandle
 
 #: The model `score` and `keras-tone check` use unless told otherwise: ToneNet
@@ -131,7 +132,7 @@ def score(
     waveform: np.ndarray,
     expected: str | Sequence[str],
     *,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     hanzi: str | None = None,
     weights: WeightsHandle | keras.Model = WORDS_PRESET,
     boundaries: Sequence[Any] | None = None,
@@ -196,10 +197,10 @@ def score(
         True
     """
     from keras_tone.audio import cut, resample, to_mono_float
-    from keras_tone.evaluation import classify_syllables
     from keras_tone.pinyin import expected_tones
+    from keras_tone.runner import Runner
     from keras_tone.segmentation import as_segment, segment
-    from keras_tone.tonenet import load_model, model_sample_rate
+    from keras_tone.tonenet import load_model
 
     syllables = expected_tones(expected, hanzi)
     if not 0.0 <= unsure_below <= 1.0:
@@ -218,8 +219,8 @@ def score(
         )
     else:
         segments = [as_segment(item) for item in boundaries]
-    model = load_model(weights, speaker_context=True)
-    rate = model_sample_rate(model)
+    runner = Runner(load_model(weights, speaker_context=True))
+    rate = runner.sample_rate
     clips = cut(resample(wave, sample_rate, rate), rate, segments)
     for span, clip, syllable in zip(segments, clips, syllables, strict=True):
         if not np.any(clip):
@@ -227,8 +228,8 @@ def score(
                 f"The interval of {syllable.pinyin} ({span.start:.2f}-{span.end:.2f} s) is "
                 "silent; check the boundaries."
             )
-    context = _checked_context(speaker_context, model)
-    probabilities = classify_syllables(model, clips, [0] * len(clips), extra_context=context)
+    context = _checked_context(speaker_context, runner.context_size)
+    probabilities = runner.predict(clips, groups=[0] * len(clips), contexts=context).probabilities
     classes = int(probabilities.shape[1])
     scores: list[SyllableScore] = []
     for syllable, (start, end), probs in zip(syllables, segments, probabilities, strict=True):
@@ -359,10 +360,9 @@ def write_textgrid(
     write_tones(path, tones, tier=TONE_TIER, template=template)
 
 
-def _checked_context(context: np.ndarray | None, model: keras.Model) -> np.ndarray | None:
+def _checked_context(context: np.ndarray | None, size: int) -> np.ndarray | None:
     if context is None:
         return None
-    size = int(model.inputs[1].shape[-1])
     context = np.asarray(context, np.float32)
     if context.shape != (size,):
         raise ValueError(
