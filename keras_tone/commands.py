@@ -485,13 +485,15 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def card(args: argparse.Namespace) -> int:
     """`keras-tone card`: rewrite a preset's model card from its report.json."""
+    from keras_tone.cards import write_card
+    from keras_tone.presets import REPORT_NAME
+
     preset = Path(args.preset)
-    if not (preset / "report.json").is_file():
-        raise CommandError(f"no report.json in {preset} (is it a folder written by train?)")
+    if not (preset / REPORT_NAME).is_file():
+        raise CommandError(f"no {REPORT_NAME} in {preset} (is it a folder written by train?)")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
     loso_report = _loso_report(args.loso_report)
-    from keras_tone.cards import REPORT_NAME, write_card
 
     if loso_report is not None:
         report = json.loads((preset / REPORT_NAME).read_text())
