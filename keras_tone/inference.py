@@ -228,7 +228,7 @@ def predict_files(
                 decoded.append((index, waveform))
             elif (full := batches.add(index, waveform)) is not None:
                 classify(full)
-    for rest in batches.rest():
+    if rest := batches.rest():
         classify(rest)
     if decoded:
         classify(decoded, [str(speakers[index]) for index, _ in decoded])
@@ -265,12 +265,11 @@ class _Batches:
         group.clear()
         return full
 
-    def rest(self) -> Iterator[list[tuple[int, np.ndarray]]]:
-        """The clips not handed back yet, sorted by length, in batches."""
-        rest = sorted((item for g in self.groups.values() for item in g), key=lambda i: i[1].size)
+    def rest(self) -> list[tuple[int, np.ndarray]]:
+        """The clips not handed back yet (the runner batches them by length)."""
+        rest = [item for group in self.groups.values() for item in group]
         self.groups.clear()
-        for start in range(0, len(rest), self.size):
-            yield rest[start : start + self.size]
+        return rest
 
 
 def _decode(path: str, runner: Runner) -> tuple[np.ndarray | None, str | None]:

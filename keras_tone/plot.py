@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from keras_tone._keras import keras
-from keras_tone.audio import prepare_batch
+from keras_tone.audio import validate_clip
 from keras_tone.config import ToneNetConfig
 from keras_tone.frontend import FrontEnd, front_end_of
+from keras_tone.runner import Runner
 
 #: Hop of the log-mel panel, in samples: finer than the model's, for the eye.
 DISPLAY_HOP = 256
@@ -93,8 +94,8 @@ def plot_clip(
         axes[3].text(0.5, 0.5, "no weights given", ha="center", va="center")
         axes[3].set_axis_off()
     else:
-        batch = prepare_batch([clip], sample_rate, model_sample_rate=sample_rate)
-        probabilities = model.predict(batch, verbose=0)[0]
+        checked = validate_clip(clip, sample_rate, name="the clip")
+        probabilities = Runner(model).predict([checked]).probabilities[0]
         positions = np.arange(len(probabilities))
         bars = axes[3].barh(positions, probabilities, color="#2ca02c")
         bars[int(np.argmax(probabilities))].set_color("#ff7f0e")
