@@ -216,7 +216,7 @@ class Runner:
                     f"groups needs one label per clip. Received: {len(groups)} labels for "
                     f"{len(clips)} clips"
                 )
-            self._contexts(np.zeros(1, np.float32), len(clips))  # the model takes a context
+            self._require_context()
             features = self.features(clips)
             context = leave_one_out(features.histograms, groups)
             if contexts is not None:
@@ -274,10 +274,7 @@ class Runner:
             context = np.zeros((len(log_mel), self.context_size), np.float32)
         return self.graph.head(log_mel, salience, context)
 
-    def _contexts(self, contexts: np.ndarray | None, n: int) -> np.ndarray | None:
-        """`contexts` as `[n, context_size]` float32 (or None), checked."""
-        if contexts is None:
-            return None
+    def _require_context(self) -> None:
         if self.context_size is None:
             raise ValueError(
                 "A speaker context needs a model with the speaker_context input: build it "
@@ -285,6 +282,12 @@ class Runner:
                 "ToneNet(..., speaker_context=True). "
                 f"Received: a model with inputs {self.graph.input_names}"
             )
+
+    def _contexts(self, contexts: np.ndarray | None, n: int) -> np.ndarray | None:
+        """`contexts` as `[n, context_size]` float32 (or None), checked."""
+        if contexts is None:
+            return None
+        self._require_context()
         contexts = np.asarray(contexts, np.float32)
         if contexts.ndim == 1 and contexts.shape[0] in (1, self.context_size):
             contexts = np.broadcast_to(contexts, (n, self.context_size))
