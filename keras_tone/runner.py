@@ -130,8 +130,8 @@ class Runner:
             raise ValueError(
                 f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"
             )
-        self.model = None if isinstance(model, ToneNetConfig) else model
-        self.graph = _front_graph(model) if self.model is None else _model_graph(model)
+        front_end_only = isinstance(model, ToneNetConfig)
+        self.graph = _front_graph(model) if front_end_only else _model_graph(model)
         self.batch_size = batch_size
         self.alone = alone
         self.config: ToneNetConfig = self.graph.config
