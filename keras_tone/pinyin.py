@@ -28,18 +28,14 @@ Two jobs, kept apart:
 
 The rules are applied mechanically to one word (or a short phrase treated as
 one): no phrasing, no speaking rate, and no raising of a 3 before a neutral
-tone that comes from a 3 (`想想`, `哪里`). They are the rules that made the
-`surface` column of the human word recordings in `../shared/words`, and
-`expected_tones` reproduces that column for every one of its 6,793 words
-(`tests/test_pinyin.py`).
+tone that comes from a 3 (`想想`, `哪里`). How they compare with the
+`surface` tones of recorded word lists: the documentation's page on words.
 
 Tone marks are read through Unicode decomposition (NFD) and the syllable
 table, so no pinyin package is needed (pypinyin's converters would bring a
 dictionary package for this alone). Characters to pinyin is not offered:
 dictionary readings need a word dictionary and still miss neutral tones
-(pypinyin 0.55 reads 253 of the 6,793 HSK words differently from CC-CEDICT,
-mostly neutral tones such as `休息 xiu1 xi5`, which the recordings say as
-neutral). Give the reading.
+(such as `休息 xiu1 xi5`). Give the reading.
 
 Example:
     >>> from keras_tone.pinyin import expected_tones

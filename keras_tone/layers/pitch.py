@@ -35,8 +35,8 @@ class PitchSalience(Spectrogram):
     (subharmonic summation, `keras_tone.dsp.subharmonic_matrix`), over the
     spectrum between `min_frequency` and `max_frequency`. Each example is then
     divided by its largest value, so its peak is 1. On voiced speech the peak
-    candidate of a frame is its F0 (within half a semitone on 75-88% of the
-    voiced frames of five shared voices, against librosa's pyin).
+    candidate of a frame is meant to be its F0; the documentation's design
+    page says how often it is.
 
     Args:
         sample_rate: sampling rate in Hz.
