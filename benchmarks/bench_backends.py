@@ -184,7 +184,7 @@ def run(rounds: int = 5) -> dict[str, Any]:
     model, weights = _common.load_tonenet()
     runner = Runner(model)
     x = _common.clips(BATCH)
-    log_mel, salience, _, _ = runner.graph.front(x, None)
+    log_mel, salience, _, _ = runner.graph.front(x)
     images = [log_mel.numpy(), salience.numpy()]
     front, head = _models(model, x.shape[1])
     xla_head = tf.function(lambda a, b: head([a, b], training=False), jit_compile=True)
@@ -194,9 +194,7 @@ def run(rounds: int = 5) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         passes["front end"]["Keras"] = lambda: keras_front(x)
-        passes["front end"]["Keras (runner: + histograms, voicing)"] = lambda: runner.graph.front(
-            x, None
-        )
+        passes["front end"]["Keras (runner: + histograms, voicing)"] = lambda: runner.graph.front(x)
         passes["front end"]["TFLite"] = _tflite(front, workdir, [x])
         passes["head"]["Keras"] = lambda: runner.graph.head(*images)
         passes["head"]["XLA"] = lambda: xla_head(*images)
