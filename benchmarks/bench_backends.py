@@ -154,22 +154,29 @@ def _stages(model: Any, x: np.ndarray, rounds: int) -> dict[str, dict[str, float
     from keras_tone.frontend import front_end_of
 
     front_end = front_end_of(model)
+    spectrum = front_end.spectrum
     waveforms = tf.constant(x)
     syllables, _ = tf.function(front_end.normalize)(waveforms)
+
+    def images(syllables: Any) -> list[Any]:  # what the front end does after normalising
+        power = spectrum(syllables)
+        layers = (front_end.log_mel, front_end.pitch)
+        return [layer.from_power(spectrum.select(power, layer)) for layer in layers]
+
     highpass = tf.function(front_end.highpass)
     normalize = tf.function(front_end.normalize)
+    shared = tf.function(images)
+    power = tf.function(spectrum)
     log_mel = tf.function(front_end.log_mel)
-    log_mel_dft = tf.function(front_end.log_mel._power)
     pitch = tf.function(front_end.pitch)
-    pitch_dft = tf.function(front_end.pitch._power)
     return _timed(
         {
             "high-pass": lambda: highpass(waveforms),
             "high-pass, silence trimming and loudness": lambda: normalize(waveforms),
-            "log-mel image": lambda: log_mel(syllables),
-            "log-mel image: its DFT alone": lambda: log_mel_dft(syllables),
-            "pitch salience image": lambda: pitch(syllables),
-            "pitch salience image: its DFT alone": lambda: pitch_dft(syllables),
+            "log-mel and pitch images (one shared power spectrum)": lambda: shared(syllables),
+            "the shared power spectrum alone": lambda: power(syllables),
+            "log-mel image, its layer alone (its own spectrum)": lambda: log_mel(syllables),
+            "pitch salience image, its layer alone (its own spectrum)": lambda: pitch(syllables),
         },
         rounds,
     )

@@ -134,8 +134,8 @@ class PitchSalience(Spectrogram):
             decay=self.decay,
         ).astype("float32")
 
-    def _transform(self, x: tf.Tensor) -> tf.Tensor:
-        magnitude = tf.pow(self._power(x) + 1e-12, self.compression)
+    def _from_power(self, power: tf.Tensor) -> tf.Tensor:
+        magnitude = tf.pow(power + 1e-12, self.compression)
         salience = tf.matmul(magnitude, tf.constant(self._matrix))
         return salience / (tf.reduce_max(salience, axis=[1, 2], keepdims=True) + 1e-9)
 
