@@ -11,7 +11,8 @@ two compiled functions that share the model's layers:
 * the **front end** (`Runner.features`): ToneNet's `FrontEnd` gives each
   clip's log-mel and pitch images, and from the same pass its pitch
   histogram (`heard_histograms`: what a speaker context is made of) and its
-  seconds of voiced speech (`keras_tone.layers.VoicedSpeech`);
+  seconds of voiced speech (`keras_tone.layers.VoicedSpeech`), from which
+  the gate (`keras_tone.gate.refusals`) decides whether it gets a tone;
 * the **head** (`Runner.classify`): the rest of the model, from the images
   (and a speaker context) to the class probabilities.
 
