@@ -30,7 +30,7 @@ import numpy as np
 from keras_tone import labels
 from keras_tone._keras import keras
 from keras_tone.gate import refusals
-from keras_tone.runner import BATCH_SIZE, Runner, leave_one_out
+from keras_tone.runner import BATCH_SIZE, ClipFeatures, Runner, leave_one_out
 from keras_tone.tonenet import WeightsHandle, load_model
 
 if TYPE_CHECKING:
@@ -188,16 +188,16 @@ def evaluate(
         progress=False,
         allow_outside_paths=allow_outside_paths,
     )
-    features = runner.features(corpus.waveforms)
+    features, finite, voiced = _front_end(runner, corpus.waveforms)
     seconds = [clip.size / corpus.sample_rate for clip in corpus.waveforms]
-    reasons = refusals(features.voiced_seconds, seconds)
+    reasons = refusals(voiced, seconds)
     refused = [
         {"path": str(path), "reason": reason}
         for path, reason in zip(corpus.paths, reasons, strict=True)
         if reason is not None
     ]
     scored = np.array([reason is None for reason in reasons], bool)
-    corpus, features = corpus.select(scored), features.select(scored)
+    corpus, features = corpus.select(scored), features.select(scored[finite])
     _check_scorable(
         len(corpus),
         "clips",
@@ -211,6 +211,23 @@ def evaluate(
     report["refused"] = refused
     report["speaker_context"] = speaker_context
     return report
+
+
+def _front_end(
+    runner: Runner, clips: Sequence[np.ndarray]
+) -> tuple[ClipFeatures, np.ndarray, np.ndarray]:
+    """`(features, finite, voiced seconds)`: the runner's front-end pass over the finite clips.
+
+    `features` are those of the clips without NaN or Inf samples (`finite`
+    marks them); `voiced seconds` are every clip's, NaN for the others, which
+    the gate refuses (`keras_tone.gate.refusal`) instead of stopping the
+    evaluation.
+    """
+    finite = np.array([bool(np.isfinite(clip).all()) for clip in clips], bool)
+    features = runner.features([clip for clip, ok in zip(clips, finite, strict=True) if ok])
+    voiced = np.full(len(clips), np.nan, np.float32)
+    voiced[finite] = features.voiced_seconds
+    return features, finite, voiced
 
 
 def _word_refusals(corpus: WordCorpus, voiced_seconds: np.ndarray) -> dict[int, str]:
@@ -313,14 +330,14 @@ def _evaluate_words(
         progress=False,
         allow_outside_paths=allow_outside_paths,
     )
-    features = runner.features(corpus.syllables.waveforms)
-    refused = _word_refusals(corpus, features.voiced_seconds)
+    features, finite, voiced = _front_end(runner, corpus.syllables.waveforms)
+    refused = _word_refusals(corpus, voiced)
     refused_rows = [
         {"path": str(corpus.words[word].path), "reason": refused[word]} for word in sorted(refused)
     ]
-    if refused:
+    if refused:  # a word with a syllable that is not finite is refused: it is not in `features`
         scored = ~np.isin(corpus.word, sorted(refused))
-        corpus, features = corpus.select(scored), features.select(scored)
+        corpus, features = corpus.select(scored), features.select(scored[finite])
     _check_scorable(
         len(corpus),
         "recordings",

@@ -133,6 +133,25 @@ def test_evaluate_reports_non_speech_rows_apart_and_fails(non_speech, preset, tm
     )
 
 
+def test_evaluate_refuses_a_row_of_nan_samples_and_scores_the_rest(preset, tmp_path) -> None:
+    """A float WAV holding NaN is one refused row (the gate's reason), not a failed evaluation."""
+    import soundfile as sf
+
+    from keras_tone.evaluation import evaluate
+
+    write(tmp_path / "ma2.wav", keras_tone.load_audio(DATA / "ma2.wav"))
+    broken = signals.voiced_syllable(1)
+    broken[100:200] = np.nan
+    sf.write(tmp_path / "nan.wav", broken, RATE, subtype="FLOAT")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,syllable,tone,speaker,sex\nma2.wav,ma,2,a,F\nnan.wav,ma,1,a,F\n")
+    report = evaluate(preset, manifest, cache_dir=tmp_path / "cache", speaker_context=True)
+    assert report["overall"]["clips"] == 1
+    assert [(Path(r["path"]).name, r["reason"]) for r in report["refused"]] == [
+        ("nan.wav", "NaN or Inf samples: clean the audio first")
+    ]
+
+
 # --------------------------------------------------------------------------- syllable counts
 
 
