@@ -487,6 +487,15 @@ def test_front_end_images_are_those_of_its_layers_alone():
     np.testing.assert_allclose(salience, alone[1], rtol=0, atol=1e-6)
 
 
+def test_power_spectrogram_matches_librosa():
+    y = signals.voiced_syllable(2)
+    layer = PowerSpectrogram(
+        sample_rate=16000, n_fft=1024, hop_length=512, first_bin=5, last_bin=236
+    )
+    expected = (np.abs(librosa.stft(y, n_fft=1024, hop_length=512)) ** 2).T[:, 5:237]
+    np.testing.assert_allclose(layer(y[None]).numpy()[0], expected, rtol=1e-3, atol=1e-6)
+
+
 def test_a_shared_spectrum_refuses_layers_of_other_frames():
     log_mel = LogMelSpectrogram(sample_rate=16000, **RECIPE)
     other = PitchSalience(sample_rate=16000, n_fft=1024, hop_length=256)

@@ -25,6 +25,8 @@ class PowerSpectrogram(Spectrogram):
     layer's work. Several layers over the same frames then share one STFT
     (ToneNet's front end shares one between its log-mel and pitch images),
     with the outputs they give alone: each bin's DFT is the same matrix column.
+    Its output is `np.abs(librosa.stft(y, ...)) ** 2` transposed to
+    `[frames, bins]` and cut to the bins, and its defaults are librosa's.
 
     Args:
         sample_rate: sampling rate of the input in Hz.
@@ -73,8 +75,8 @@ class PowerSpectrogram(Spectrogram):
     def __init__(
         self,
         *,
-        sample_rate: int = 16000,
-        n_fft: int = 1024,
+        sample_rate: int = 22050,
+        n_fft: int = 2048,
         hop_length: int | None = None,
         win_length: int | None = None,
         window: str = "hann",
