@@ -357,8 +357,9 @@ def plot(args: argparse.Namespace) -> int:
     from keras_tone import load_audio
     from keras_tone.config import SAMPLE_RATE
     from keras_tone.decoding import failure_reason
-    from keras_tone.gate import clip_refusals
+    from keras_tone.gate import refusals
     from keras_tone.plot import plot_clip, plot_word
+    from keras_tone.runner import Runner
     from keras_tone.scoring import WORDS_PRESET
     from keras_tone.tonenet import model_sample_rate
 
@@ -380,10 +381,14 @@ def plot(args: argparse.Namespace) -> int:
         sample_rate = SAMPLE_RATE if model is None else model_sample_rate(model)
         try:
             clip = load_audio(path, sample_rate=sample_rate)
-            figure = plot_clip(clip, sample_rate, model=model, title=path.name)
+            prediction = None if model is None else Runner(model).predict([clip])
+            figure = plot_clip(
+                clip, sample_rate, model=model, title=path.name, prediction=prediction
+            )
         except (OSError, ValueError) as error:
             raise CommandError(f"{path}: {failure_reason(error)}") from error
-        reason = None if model is None else clip_refusals([clip], sample_rate)[0]
+        if prediction is not None:
+            reason = refusals(prediction.voiced_seconds, [clip.size / sample_rate])[0]
     with _output(args, args.output, [path]) as out:
         figure.savefig(out.temporary, dpi=120)
     print(args.output)
@@ -528,13 +533,15 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def card(args: argparse.Namespace) -> int:
     """`keras-tone card`: rewrite a preset's model card from its report.json."""
+    from keras_tone.cards import write_card
+    from keras_tone.presets import REPORT_NAME
+
     preset = Path(args.preset)
-    if not (preset / "report.json").is_file():
-        raise CommandError(f"no report.json in {preset} (is it a folder written by train?)")
+    if not (preset / REPORT_NAME).is_file():
+        raise CommandError(f"no {REPORT_NAME} in {preset} (is it a folder written by train?)")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
     loso_report = _loso_report(args.loso_report)
-    from keras_tone.cards import REPORT_NAME, write_card
 
     if loso_report is not None:
         report = json.loads((preset / REPORT_NAME).read_text())

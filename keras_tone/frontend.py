@@ -20,6 +20,7 @@ from keras_tone.layers import (
     HighPass,
     LogMelSpectrogram,
     PitchSalience,
+    PowerSpectrogram,
     SyllableNormalization,
     check_waveforms,
     clip_lengths,
@@ -36,10 +37,13 @@ class FrontEnd(keras.layers.Layer):
     syllable and normalises its loudness; `log_mel`
     (`keras_tone.layers.LogMelSpectrogram`) and `pitch`
     (`keras_tone.layers.PitchSalience`) turn it into two images over the same
-    frames. Both images span `config.front_end.syllable.duration`: a syllable
-    that long or shorter keeps its frames (silence after it), a longer one (up
-    to `max_duration`) has its frames resampled in time to fit, so the image
-    shows the whole syllable. The settings come from `config.front_end` and
+    frames, from one power spectrum (`spectrum`, a
+    `keras_tone.layers.PowerSpectrogram` over the bins either reads): each
+    image is what its layer gives alone. Both images span
+    `config.front_end.syllable.duration`: a syllable that long or shorter
+    keeps its frames (silence after it), a longer one (up to `max_duration`)
+    has its frames resampled in time to fit, so the image shows the whole
+    syllable. The settings come from `config.front_end` and
     `config.sample_rate`; the layer computes in float32, also under a
     mixed-precision policy.
 
@@ -91,9 +95,10 @@ class FrontEnd(keras.layers.Layer):
             **pitch,
             name="pitch",
         )
+        self.spectrum = PowerSpectrogram.covering([self.log_mel, self.pitch], name="spectrum")
 
     def build(self, input_shape: tuple) -> None:
-        for layer in (self.highpass, self.syllable, self.log_mel, self.pitch):
+        for layer in (self.highpass, self.syllable, self.log_mel, self.pitch, self.spectrum):
             layer.build(input_shape)
 
     def normalize(self, waveforms: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -114,9 +119,12 @@ class FrontEnd(keras.layers.Layer):
     def call(self, waveforms: Any) -> tuple[tf.Tensor, tf.Tensor]:
         syllables, lengths = self.normalize(waveforms)
         frames = 1 + lengths // self.log_mel.hop_length
-        log_mel = fit_frames(self.log_mel(syllables), frames, self.frames)
-        salience = fit_frames(self.pitch(syllables), frames, self.frames)
-        return log_mel, salience
+        power = self.spectrum(syllables)
+        images = [
+            layer.from_power(self.spectrum.select(power, layer))
+            for layer in (self.log_mel, self.pitch)
+        ]
+        return tuple(fit_frames(image, frames, self.frames) for image in images)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         batch = tuple(input_shape)[:-1]

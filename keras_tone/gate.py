@@ -7,8 +7,10 @@ a test tone or a 50 ms fragment get a confident-looking answer from any
 classifier; that is not an answer, so they get a reason instead.
 
 The decision is a pure function of the clip's voiced seconds, as
-`keras_tone.layers.VoicedSpeech` measures them (`voiced_seconds` runs it on
-numpy clips), and of its length. `check` and `score` also compare the
+`keras_tone.layers.VoicedSpeech` measures them, and of its length. The
+voiced seconds come from the pass that gives the clip's probabilities
+(`keras_tone.runner.Runner`: its front end runs `VoicedSpeech` beside
+ToneNet's), so no clip is measured twice. `check` and `score` also compare the
 syllables counted in a word's recording with those expected
 (`count_refusal`). The thresholds are named constants, measured on
 recordings and generated non-speech (docs: Troubleshooting, "No tone";
@@ -26,8 +28,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-
-import numpy as np
 
 #: A clip is given a tone only when `VoicedSpeech` finds at least this many
 #: seconds of voiced speech in it (four of its 16 ms hops: a 50 ms fragment
@@ -122,63 +122,28 @@ def count_refusal(found: int, expected: int) -> str | None:
     return None
 
 
-def clip_refusals(clips: Sequence[np.ndarray], sample_rate: int) -> list[str | None]:
-    """`refusal` of each 1-D float clip: its voiced seconds measured, its length from its size.
+def refusals(voiced_seconds: Sequence[float], seconds: Sequence[float]) -> list[str | None]:
+    """`refusal` of each clip, from its voiced seconds and its length in seconds.
+
+    The voiced seconds are what `keras_tone.runner.Runner` gives with the
+    clips' probabilities (`Predictions.voiced_seconds`, `ClipFeatures.voiced_seconds`).
 
     Example:
         >>> import numpy as np
-        >>> from keras_tone.gate import clip_refusals
-        >>> clip_refusals([np.zeros(8000)], 16000)
-        ['no voiced speech: silence, noise, hum or a pure tone has no tone']
-    """
-    seconds = voiced_seconds(clips, sample_rate)
-    return [
-        refusal(float(voiced), np.size(clip) / sample_rate)
-        for clip, voiced in zip(clips, seconds, strict=True)
-    ]
-
-
-def voiced_seconds(
-    clips: Sequence[np.ndarray], sample_rate: int, *, batch_size: int = 64
-) -> np.ndarray:
-    """The voiced seconds of each 1-D float clip (`keras_tone.layers.VoicedSpeech`).
-
-    Clips are batched by length (zero padding after a clip does not change
-    its measure). A clip with NaN or Inf samples, or without samples, gets
-    NaN and 0.0.
-
-    Args:
-        clips: 1-D float waveforms at `sample_rate`.
-        sample_rate: their sampling rate in Hz.
-        batch_size: clips per call of the layer.
-
-    Returns:
-        float32 `[len(clips)]`, in seconds.
-
-    Example:
-        >>> import numpy as np
-        >>> from keras_tone.gate import voiced_seconds
+        >>> import keras_tone
+        >>> from keras_tone.gate import refusals
+        >>> from keras_tone.runner import Runner
         >>> t = np.arange(8000) / 16000
-        >>> vowel = sum(np.sin(2 * np.pi * 180 * k * t) / k**1.5 for k in range(1, 20))
-        >>> silence = np.zeros(8000)
-        >>> tuple(round(float(s), 2) for s in voiced_seconds([0.1 * vowel, silence], 16000))
-        (0.48, 0.0)
+        >>> vowel = 0.1 * sum(np.sin(2 * np.pi * 180 * k * t) / k**1.5 for k in range(1, 20))
+        >>> clips = [vowel, np.zeros(8000)]
+        >>> out = Runner(keras_tone.ToneNet(weights=None)).predict(clips)
+        >>> refusals(out.voiced_seconds, [clip.size / 16000 for clip in clips])
+        [None, 'no voiced speech: silence, noise, hum or a pure tone has no tone']
     """
-    from keras_tone.audio import pad_batch
-    from keras_tone.layers import VoicedSpeech
-
-    layer = VoicedSpeech(sample_rate=sample_rate)
-    clips = [np.asarray(clip, np.float32).reshape(-1) for clip in clips]
-    seconds = np.zeros(len(clips), np.float32)
-    finite = np.array([bool(np.all(np.isfinite(clip))) for clip in clips], bool)
-    seconds[~finite] = np.nan
-    measured = [i for i, clip in enumerate(clips) if finite[i] and clip.size]
-    measured.sort(key=lambda i: clips[i].size)
-    for start in range(0, len(measured), batch_size):
-        index = measured[start : start + batch_size]
-        batch, _ = pad_batch([clips[i] for i in index])
-        seconds[index] = np.asarray(layer(batch))
-    return seconds
+    return [
+        refusal(float(voiced), float(length))
+        for voiced, length in zip(voiced_seconds, seconds, strict=True)
+    ]
 
 
 __all__ = [
@@ -186,8 +151,7 @@ __all__ = [
     "MIN_VOICED_SECONDS",
     "MIN_VOICED_SHARE",
     "NoToneError",
-    "clip_refusals",
     "count_refusal",
     "refusal",
-    "voiced_seconds",
+    "refusals",
 ]

@@ -28,10 +28,8 @@ Two jobs, kept apart:
 
 The rules are applied mechanically to one word (or a short phrase treated as
 one): no phrasing, no speaking rate, and no raising of a 3 before a neutral
-tone that comes from a 3 (`想想`, `哪里`). They are the rules that made the
-`surface` column of the human word recordings in `../shared/words`, and
-`expected_tones` reproduces that column for every one of its 6,793 words
-(`tests/test_pinyin.py`).
+tone that comes from a 3 (`想想`, `哪里`). How they compare with the
+`surface` tones of recorded word lists: the documentation's page on words.
 
 Tone marks are read through Unicode decomposition (NFD) and the syllable
 table. `keras_tone.hanzi.read_hanzi` turns a text in characters into

@@ -6,19 +6,23 @@ to know which syllable's tone was off. It
 1. derives the citation and the expected spoken (surface) tone of each
    syllable from the pinyin (`keras_tone.pinyin.expected_tones`: 3-3 -> 2-3,
    and the 一/不 rules when `hanzi` is given);
-2. refuses, with the reason (`keras_tone.gate.NoToneError`), a recording
-   without enough voiced speech for a tone (`keras_tone.gate.refusal`:
-   silence, noise, a test tone, a fragment), or one in which it counts
-   clearly more or fewer syllables than expected
-   (`keras_tone.segmentation.count_syllables`,
-   `keras_tone.gate.count_refusal`: a two-syllable word checked as one);
-3. cuts the recording into that many syllables
-   (`keras_tone.segmentation.segment`), or takes the boundaries it is given
-   (e.g. from a TextGrid, `keras_tone.textgrid.read_intervals`);
-4. classifies each syllable with a ToneNet that takes a speaker context, the
-   context of a syllable being the other syllables of the word (plus, when
-   given, a speaker context made from other recordings of the same speaker):
-   `keras_tone.evaluation.classify_syllables`;
+2. cuts the recording into that many syllables
+   (`keras_tone.segmentation.segment`), once it has counted the syllables
+   it hears (`keras_tone.segmentation.count_syllables`); or takes the
+   boundaries it is given (e.g. from a TextGrid,
+   `keras_tone.textgrid.read_intervals`);
+3. runs the syllables through the front end of a ToneNet that takes a
+   speaker context (`keras_tone.runner.Runner.features`: their images,
+   pitch histograms and voiced seconds, in one pass), and refuses, with the
+   reason (`keras_tone.gate.NoToneError`), a recording whose syllables hold
+   too little voiced speech for a tone (`keras_tone.gate.refusal`: silence,
+   noise, a test tone, a fragment), or in which it counted clearly more or
+   fewer syllables than expected (`keras_tone.gate.count_refusal`: a
+   two-syllable word checked as one);
+4. classifies each syllable, the context of a syllable being the other
+   syllables of the word (plus, when given, a speaker context made from
+   other recordings of the same speaker):
+   `keras_tone.runner.Runner.classify(features, groups=...)`;
 5. gives each syllable a verdict.
 
 Verdicts (`VERDICTS`), with `unsure_below` = `UNSURE_BELOW` (0.5) by default:
@@ -59,6 +63,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from keras_tone._keras import keras
+from keras_tone.config import SAMPLE_RATE
 from keras_tone.tonenet import WeightsHandle
 
 #: The model `score` and `keras-tone check` use unless told otherwise: ToneNet
@@ -137,7 +142,7 @@ def score(
     waveform: np.ndarray,
     expected: str | Sequence[str],
     *,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     hanzi: str | None = None,
     weights: WeightsHandle | keras.Model = WORDS_PRESET,
     boundaries: Sequence[Any] | None = None,
@@ -180,9 +185,10 @@ def score(
 
     Raises:
         keras_tone.gate.NoToneError: (a `ValueError`) no verdicts, and its
-            `reason` says why: the recording holds too little voiced speech
-            for a tone, or clearly more or fewer syllables than expected
-            (counted when `boundaries` is None and the recording is at most
+            `reason` says why: its syllables (the whole recording, when it
+            cannot be cut) hold too little voiced speech for a tone, or
+            clearly more or fewer syllables than expected (counted when
+            `boundaries` is None and the recording is at most
             `keras_tone.segmentation.MAX_COUNT_SECONDS` long).
         ValueError: the pinyin cannot be read, or `hanzi` has a different
             number of characters; the waveform is empty, silent, has NaN/Inf
@@ -208,11 +214,11 @@ def score(
         True
     """
     from keras_tone.audio import cut, resample, to_mono_float
-    from keras_tone.evaluation import classify_syllables
-    from keras_tone.gate import NoToneError, clip_refusals
+    from keras_tone.gate import NoToneError, refusal
     from keras_tone.pinyin import expected_tones
+    from keras_tone.runner import Runner
     from keras_tone.segmentation import as_segment, segment
-    from keras_tone.tonenet import load_model, model_sample_rate
+    from keras_tone.tonenet import load_model
 
     syllables = expected_tones(expected, hanzi)
     if not 0.0 <= unsure_below <= 1.0:
@@ -227,27 +233,40 @@ def score(
             f"boundaries has {len(boundaries)} intervals for the {len(syllables)} syllables of "
             f"{' '.join(s.pinyin for s in syllables)!r}; give one interval per syllable."
         )
-    model = load_model(weights, speaker_context=True)
-    rate = model_sample_rate(model)
+    runner = Runner(load_model(weights, speaker_context=True))
+    rate = runner.sample_rate
     resampled = resample(wave, sample_rate, rate)
-    reason = clip_refusals([resampled], rate)[0]
-    if reason is None and boundaries is None:
-        reason = _count_refusal(wave, sample_rate, len(syllables))
+    count = None if boundaries is not None else _count_refusal(wave, sample_rate, len(syllables))
+    segments: list[Any] = []
+    problem: ValueError | None = None
+    if count is None:
+        try:
+            if boundaries is None:
+                segments = segment(wave, sample_rate, len(syllables))
+            else:
+                segments = [as_segment(item) for item in boundaries]
+            clips = cut(resampled, rate, segments)
+        except ValueError as error:
+            problem = error
+    if count is not None or problem is not None:
+        clips = [resampled]  # not cut into syllables: the gate hears the whole recording
+    # One front-end pass gives the syllables' images, pitch histograms and
+    # voiced seconds: the gate decides from the latter, summed, before the
+    # syllable count and the cutting say what else is wrong.
+    features = runner.features(clips)
+    reason = refusal(float(features.voiced_seconds.sum()), resampled.size / rate) or count
     if reason is not None:
         raise NoToneError(reason, f"No verdicts for this recording: {reason}.")
-    if boundaries is None:
-        segments = segment(wave, sample_rate, len(syllables))
-    else:
-        segments = [as_segment(item) for item in boundaries]
-    clips = cut(resampled, rate, segments)
+    if problem is not None:
+        raise problem
     for span, clip, syllable in zip(segments, clips, syllables, strict=True):
         if not np.any(clip):
             raise ValueError(
                 f"The interval of {syllable.pinyin} ({span.start:.2f}-{span.end:.2f} s) is "
                 "silent; check the boundaries."
             )
-    context = _checked_context(speaker_context, model)
-    probabilities = classify_syllables(model, clips, [0] * len(clips), extra_context=context)
+    context = _checked_context(speaker_context, runner.context_size)
+    probabilities = runner.classify(features, context, groups=[0] * len(clips))
     classes = int(probabilities.shape[1])
     scores: list[SyllableScore] = []
     for syllable, (start, end), probs in zip(syllables, segments, probabilities, strict=True):
@@ -392,10 +411,9 @@ def _count_refusal(wave: np.ndarray, sample_rate: int, expected: int) -> str | N
     return count_refusal(found, expected)
 
 
-def _checked_context(context: np.ndarray | None, model: keras.Model) -> np.ndarray | None:
+def _checked_context(context: np.ndarray | None, size: int) -> np.ndarray | None:
     if context is None:
         return None
-    size = int(model.inputs[1].shape[-1])
     context = np.asarray(context, np.float32)
     if context.shape != (size,):
         raise ValueError(

@@ -50,8 +50,9 @@ tail or a rising onset alone is not a syllable), it lasts at most 1.2 s,
 and the duration prior counts half as much (it would otherwise reward
 extra boundaries that merely even out the durations). The
 constants were chosen on pseudo-words made of isolated syllables and on the
-synthetic word recordings, not on the human word recordings. Measured
-accuracy: `docs/words.md` (`scripts/segmentation_report.py`).
+synthetic word recordings, not on the human word recordings. Its measured
+accuracy is in the documentation's page on words
+(`scripts/segmentation_report.py` measures it).
 
 Example:
     >>> import numpy as np
@@ -191,10 +192,9 @@ def count_syllables(waveform: np.ndarray, sample_rate: int) -> int:
 
     The segmentation of `segment` is computed for 1, 2, ... syllables and
     the number whose boundaries are worth their price is kept (module
-    docstring). An estimate: on the word recordings of 2-4 syllables it was
-    right for 80% of a human voice's words and 86% of a synthetic voice's,
-    68-84% for those of 3 and 4 syllables (`docs/words.md`). Give the
-    number when it is known.
+    docstring). An estimate, wrong for a share of words that the
+    documentation's page on words measures: give the number when it is
+    known.
 
     Args:
         waveform: the recording, as for `segment`.

@@ -403,6 +403,35 @@ def _conv_block(x: Any, filters: int, pool: tuple[int, int], *, name: str) -> An
     return keras.layers.MaxPooling2D(pool, name=f"{name}_pool")(x)
 
 
+def transfer_weights(source: keras.Model, target: keras.Model) -> keras.Model:
+    """Give each layer of `target` that has weights those of `source`'s layer of the same name.
+
+    ToneNets built from one config name their layers alike whatever their
+    inputs: the training model (images in), the waveform model, with or
+    without the speaker context, and the headless backbone.
+
+    Returns:
+        `target`.
+
+    Raises:
+        ValueError: `source` has no layer of that name.
+
+    Example:
+        >>> from keras_tone import ToneNet
+        >>> from keras_tone.tonenet import transfer_weights
+        >>> trained = ToneNet(weights=None, include_preprocessing=False)
+        >>> waveform_model = transfer_weights(trained, ToneNet(weights=None))
+        >>> import numpy as np
+        >>> layer = waveform_model.get_layer("fc")
+        >>> np.array_equal(layer.get_weights()[0], trained.get_layer("fc").get_weights()[0])
+        True
+    """
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    return target
+
+
 def _load_backbone(
     model: keras.Model,
     resolved: ResolvedWeights,
@@ -412,9 +441,7 @@ def _load_backbone(
     """Load full-model weights into a headless model, layer by layer by name."""
     full = ToneNet(weights=None, include_preprocessing=include_preprocessing, config=config)
     full.load_weights(resolved.path)
-    for layer in model.layers:
-        if layer.weights:
-            layer.set_weights(full.get_layer(layer.name).get_weights())
+    transfer_weights(full, model)
 
 
 def _check_input_shape(
@@ -433,4 +460,4 @@ def _check_input_shape(
         )
 
 
-__all__ = ["ToneNet", "ToneNetModel", "load_model", "model_sample_rate"]
+__all__ = ["ToneNet", "ToneNetModel", "load_model", "model_sample_rate", "transfer_weights"]

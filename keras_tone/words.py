@@ -2,7 +2,7 @@
 
 A word manifest is a CSV file with the columns
 `path,hanzi,pinyin,surface,speaker,sex`, one row per recording of one word
-or short phrase (the format of `../shared/words`):
+or short phrase:
 
 * `path`: the audio file, relative to the CSV's folder;
 * `hanzi`: the characters, one per syllable, or empty when unknown;

@@ -2,7 +2,8 @@
 
 Two measurements (docs/troubleshooting.md quotes them):
 
-* **Voiced seconds** (`keras_tone.gate.voiced_seconds`, the measure behind
+* **Voiced seconds** (`keras_tone.layers.VoicedSpeech` in the front-end pass
+  of `keras_tone.runner.Runner`, the measure behind
   `keras_tone.gate.MIN_VOICED_SECONDS`) of every clip of `../shared/data`
   (isolated syllables; the human voices apart from the synthetic one), of
   a 50 ms and a 100 ms fragment of each (around its loudest 10 ms), of the
@@ -54,12 +55,19 @@ def _fragment(clip: np.ndarray, seconds: float) -> np.ndarray:
     return clip[start : start + size]
 
 
+def voiced_seconds(clips: list[np.ndarray]) -> np.ndarray:
+    """The voiced seconds of each clip, as the gate gets them (`Runner.features`)."""
+    from keras_tone.config import ToneNetConfig
+    from keras_tone.runner import Runner
+
+    return Runner(ToneNetConfig(sample_rate=RATE)).features(clips).voiced_seconds
+
+
 def measure(shared: Path) -> dict[str, np.ndarray]:
     """Every number the tables need, as flat arrays (see `--save`)."""
     from voicing_report import generated
 
     from keras_tone.datasets import decode_cached, default_cache_dir, read_manifest
-    from keras_tone.gate import voiced_seconds
     from keras_tone.segmentation import count_syllables, segment
     from keras_tone.words import read_word_manifest
 
@@ -82,11 +90,11 @@ def measure(shared: Path) -> dict[str, np.ndarray]:
         clips = [c for c, e in zip(clips, errors, strict=True) if not e]
         print(f"{manifest.parent.name}: {len(clips)} clips", file=sys.stderr)
         out["data_folder"] += [manifest.parent.name] * len(clips)
-        out["data_voiced"] += voiced_seconds(clips, RATE).tolist()
+        out["data_voiced"] += voiced_seconds(clips).tolist()
         out["data_seconds"] += [c.size / RATE for c in clips]
         for seconds in FRAGMENTS:
             pieces = [_fragment(c, seconds) for c in clips]
-            out[f"fragment_{seconds}"] += voiced_seconds(pieces, RATE).tolist()
+            out[f"fragment_{seconds}"] += voiced_seconds(pieces).tolist()
         out["data_count"] += counts(clips).tolist()
 
     for key in ("word_folder", "word_expected", "word_voiced", "word_count", "word_seconds"):
@@ -101,7 +109,7 @@ def measure(shared: Path) -> dict[str, np.ndarray]:
         name = manifest.parent.name
         out["word_folder"] += [name] * len(pairs)
         out["word_expected"] += [len(r) for r, _ in pairs]
-        out["word_voiced"] += voiced_seconds([c for _, c in pairs], RATE).tolist()
+        out["word_voiced"] += voiced_seconds([c for _, c in pairs]).tolist()
         out["word_seconds"] += [c.size / RATE for _, c in pairs]
         out["word_count"] += counts([c for _, c in pairs]).tolist()
         syllables = []
@@ -112,7 +120,7 @@ def measure(shared: Path) -> dict[str, np.ndarray]:
                 continue
             syllables += [clip[int(s * RATE) : int(e * RATE)] for s, e in spans]
         out["syllable_folder"] += [name] * len(syllables)
-        out["syllable_voiced"] += voiced_seconds(syllables, RATE).tolist()
+        out["syllable_voiced"] += voiced_seconds(syllables).tolist()
         out["syllable_seconds"] += [c.size / RATE for c in syllables]
 
     out["generated_family"], out["generated_voiced"], out["generated_seconds"] = [], [], []
@@ -127,7 +135,7 @@ def measure(shared: Path) -> dict[str, np.ndarray]:
         ]
     for family, clips in families.items():
         out["generated_family"] += [family] * len(clips)
-        out["generated_voiced"] += voiced_seconds(clips, RATE).tolist()
+        out["generated_voiced"] += voiced_seconds(clips).tolist()
         out["generated_seconds"] += [c.size / RATE for c in clips]
     return {key: np.asarray(value) for key, value in out.items()}
 

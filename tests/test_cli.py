@@ -286,6 +286,23 @@ def test_predict_default_weights_error_is_clear(
     assert "'blcu'" in line and "--weights" in line
 
 
+def test_predict_default_preset_beside_a_folder_of_its_name(
+    clip_dir: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A `blcu/` folder in the working directory (BLCU corpus users have one) is no preset."""
+    (tmp_path / "blcu").mkdir()
+    (tmp_path / "blcu" / "notes.txt").write_text("recordings of the BLCU corpus")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_main(["predict", str(clip_dir / "sweep1.wav")], capsys)
+    assert status == 0, err
+    assert "sweep1.wav" in out and error_lines(err) == []
+    assert "'./blcu'" in err  # the warning says how to use the folder instead
+    status, _, err = run_main(
+        ["predict", str(clip_dir / "sweep1.wav"), "--weights", "./blcu"], capsys
+    )
+    assert status == 1 and "has no model.weights.h5" in err
+
+
 def test_predict_debug_shows_traceback(clip_dir: Path, capsys: pytest.CaptureFixture) -> None:
     argv = ["predict", str(clip_dir), "--weights", "no_such_preset", "--debug"]
     status, _, err = run_main(argv, capsys)
@@ -806,7 +823,7 @@ def test_evaluate_speaker_context(
     two_voice_manifest: Path, weights_file: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     """--speaker-context: contexts by the speaker column, the report in the same structure."""
-    from keras_tone import evaluation
+    from keras_tone import runner
 
     grouped: list[list[str]] = []
 
@@ -814,8 +831,8 @@ def test_evaluate_speaker_context(
         grouped.append([str(s) for s in speakers])
         return real_leave_one_out(histograms, speakers)
 
-    real_leave_one_out = evaluation.leave_one_out
-    monkeypatch.setattr(evaluation, "leave_one_out", leave_one_out)
+    real_leave_one_out = runner.leave_one_out
+    monkeypatch.setattr(runner, "leave_one_out", leave_one_out)
     reports, printed = {}, {}
     for flag in ([], ["--speaker-context"]):
         path = tmp_path / f"evaluate{len(flag)}.json"
@@ -878,8 +895,10 @@ def run_module(
 def test_readme_command_prints_the_table_and_nothing_on_stderr() -> None:
     """The README's first command, as a user runs it: its table, and a silent stderr."""
     readme = (REPO / "README.md").read_text()
+    command = readme.split(".venv/bin/keras-tone ", 1)[1].split("\n", 1)[0].split()
+    assert command == ["predict", "samples/"]  # the human voice, not the eSpeak test clips
     shown = readme.split("It prints", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
-    done = run_module("predict", "tests/data/", cwd=REPO)
+    done = run_module(*command, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout == shown

@@ -133,6 +133,25 @@ def test_evaluate_reports_non_speech_rows_apart_and_fails(non_speech, preset, tm
     )
 
 
+def test_evaluate_refuses_a_row_of_nan_samples_and_scores_the_rest(preset, tmp_path) -> None:
+    """A float WAV holding NaN is one refused row (the gate's reason), not a failed evaluation."""
+    import soundfile as sf
+
+    from keras_tone.evaluation import evaluate
+
+    write(tmp_path / "ma2.wav", keras_tone.load_audio(DATA / "ma2.wav"))
+    broken = signals.voiced_syllable(1)
+    broken[100:200] = np.nan
+    sf.write(tmp_path / "nan.wav", broken, RATE, subtype="FLOAT")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,syllable,tone,speaker,sex\nma2.wav,ma,2,a,F\nnan.wav,ma,1,a,F\n")
+    report = evaluate(preset, manifest, cache_dir=tmp_path / "cache", speaker_context=True)
+    assert report["overall"]["clips"] == 1
+    assert [(Path(r["path"]).name, r["reason"]) for r in report["refused"]] == [
+        ("nan.wav", "NaN or Inf samples: clean the audio first")
+    ]
+
+
 # --------------------------------------------------------------------------- syllable counts
 
 
@@ -163,6 +182,45 @@ def test_score_judges_a_word_whose_count_agrees(preset) -> None:
     model = keras_tone.load_model(preset, speaker_context=True)
     result = keras_tone.score(signals.voiced_word(2, 3), "ni3 hao3", weights=model)
     assert len(result["syllables"]) == 2
+
+
+def test_every_gate_decides_from_the_runners_pass(preset, tmp_path, monkeypatch) -> None:
+    """The gate takes its voiced seconds from the pass that classifies: no second measure.
+
+    The runner's front end is made to report no voiced speech for voiced
+    clips; every entry point must then refuse them, and run the front end
+    once (one pass gives the images, the histograms and the voiced seconds).
+    """
+    pytest.importorskip("matplotlib")
+    from keras_tone.evaluation import evaluate
+    from keras_tone.gate import NoToneError
+    from keras_tone.plot import plot_clip
+    from keras_tone.runner import Runner
+
+    passes = []
+    front_batches = Runner._front_batches
+
+    def deaf(self, clips):
+        passes.append(len(clips))
+        for index, (*images, voiced) in front_batches(self, clips):
+            yield index, (*images, voiced * 0.0)
+
+    monkeypatch.setattr(Runner, "_front_batches", deaf)
+    syllable = signals.voiced_syllable(2)
+    model = keras_tone.load_model(preset, speaker_context=True)
+    path = write(tmp_path / "ma2.wav", syllable)
+    silent = "no voiced speech: silence, noise, hum or a pure tone has no tone"
+
+    assert keras_tone.predict_files(model, path)[0].refusal == silent
+    figure = plot_clip(syllable, RATE, model=model)
+    assert [text.get_text() for text in figure.axes[3].texts] == [f"no tone: {silent}"]
+    with pytest.raises(NoToneError, match=silent):
+        keras_tone.score(signals.voiced_word(2, 3), "ni3 hao3", weights=model)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,syllable,tone,speaker,sex\nma2.wav,ma,2,a,F\n")
+    with pytest.raises(ValueError, match="1 got no tone: ma2.wav: no voiced speech"):
+        evaluate(model, manifest, cache_dir=tmp_path / "cache")
+    assert passes == [1, 1, 2, 1]  # one front-end pass each (score: its two syllables)
 
 
 # --------------------------------------------------------------------------- output files

@@ -15,9 +15,9 @@ import pytest
 from signals import voiced_word as word  # syllables at 0.1-0.4 s, 0.5-0.8 s...
 
 import keras_tone
-from keras_tone import evaluation
 from keras_tone.audio import cut
 from keras_tone.context import pitch_histograms
+from keras_tone.runner import Runner
 from keras_tone.scoring import VERDICTS, score, verdict, word_verdict
 from keras_tone.textgrid import Interval
 
@@ -78,13 +78,18 @@ def test_score_takes_boundaries_as_pairs_or_textgrid_intervals(model) -> None:
 def test_score_context_is_the_other_syllables_plus_the_speaker(model, monkeypatch) -> None:
     """Each syllable's context: the pitch histograms of the word's other syllables (+ given)."""
     seen = {}
-    predict = evaluation.predict_clips
+    features, head = Runner.features, Runner._head
 
-    def spy(model, clips, *, contexts=None, batch_size=64):
-        seen["clips"], seen["contexts"] = clips, contexts
-        return predict(model, clips, contexts=contexts, batch_size=batch_size)
+    def spy_features(self, clips):
+        seen["clips"] = clips
+        return features(self, clips)
 
-    monkeypatch.setattr(evaluation, "predict_clips", spy)
+    def spy_head(self, log_mel, salience, context):
+        seen["contexts"] = context  # what reaches the model, one batch of three
+        return head(self, log_mel, salience, context)
+
+    monkeypatch.setattr(Runner, "features", spy_features)
+    monkeypatch.setattr(Runner, "_head", spy_head)
     audio = word(1, 2, 4)
     bounds = [(0.1, 0.4), (0.45, 0.75), (0.8, 1.1)]
     extra = np.linspace(0.0, 1.0, int(model.inputs[1].shape[-1])).astype("float32")

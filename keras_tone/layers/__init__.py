@@ -1,6 +1,8 @@
 """In-graph audio front end: waveforms in, librosa-compatible features and pitch out.
 
 * `LogMelSpectrogram`: `librosa.power_to_db(librosa.feature.melspectrogram(...))`.
+* `PowerSpectrogram`: the STFT power of a range of bins, which several of
+  the spectral layers can share (`PowerSpectrogram.covering`, `from_power`).
 * `MFCC`: `librosa.feature.mfcc(...)` (orthonormal DCT-II, optional liftering).
 * `HighPass`: a linear-phase FIR high-pass against DC offsets and rumble.
 * `SyllableNormalization`: trims leading and trailing silence, normalises
@@ -31,7 +33,7 @@ from keras_tone.layers._base import check_waveforms, clip_lengths
 from keras_tone.layers.filters import HighPass
 from keras_tone.layers.nonfinite import PropagateNonFinite, finite_examples
 from keras_tone.layers.pitch import PitchHistogram, PitchSalience, RelativePitch
-from keras_tone.layers.spectral import MFCC, LogMelSpectrogram
+from keras_tone.layers.spectral import MFCC, LogMelSpectrogram, PowerSpectrogram
 from keras_tone.layers.syllable import SyllableNormalization
 from keras_tone.layers.voicing import VoicedSpeech
 
@@ -41,6 +43,7 @@ __all__ = [
     "MFCC",
     "PitchHistogram",
     "PitchSalience",
+    "PowerSpectrogram",
     "PropagateNonFinite",
     "RelativePitch",
     "SyllableNormalization",
