@@ -155,6 +155,27 @@ def machine() -> str:
     )
 
 
+def seed_network() -> Any:
+    """The network of the seed (keras_tone 0.1.0): ToneNet's log-mel CNN and its dense top.
+
+    ToneNet's log-mel backbone (`include_preprocessing=False, include_top=False`)
+    under 0.1.0's top (max over the mel axis, dense 128, dropout, classifier):
+    no pitch stack, which the seed did not have. Random weights: only its
+    speed is measured.
+    """
+    from keras_tone import ToneNet, ToneNetConfig
+    from keras_tone._keras import keras
+
+    config = ToneNetConfig()
+    backbone = ToneNet(weights=None, include_top=False, include_preprocessing=False)
+    x = keras.layers.MaxPooling2D(pool_size=(1, backbone.output_shape[2]))(backbone.output)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(config.architecture.dense_units, activation="relu")(x)
+    x = keras.layers.Dropout(config.architecture.dropout)(x)
+    x = keras.layers.Dense(config.classes, activation="softmax")(x)
+    return keras.Model(backbone.input, x, name="seed_tonenet")
+
+
 def load_tonenet(**kwargs: Any) -> tuple[Any, str]:
     """ToneNet with the pretrained `"blcu"` preset when it resolves, else random weights."""
     from keras_tone import ToneNet

@@ -67,31 +67,10 @@ CLI = "keras-tone predict 0.1.0 loop"
 CONTEXT = "predict_files, speaker context"
 
 
-def files(every: int) -> list[Path]:
+def files(every: int, data: Path = DATA) -> list[Path]:
     """Every `every`-th audio file of the shared recordings, in sorted order."""
-    found = sorted(p for p in DATA.rglob("*") if p.suffix in (".mp3", ".flac", ".wav"))
+    found = sorted(p for p in data.rglob("*") if p.suffix in (".mp3", ".flac", ".wav"))
     return found[::every]
-
-
-def _seed_network() -> Any:
-    """The network of the seed (keras_tone 0.1.0): ToneNet's log-mel CNN and its dense top.
-
-    ToneNet's log-mel backbone (`include_preprocessing=False, include_top=False`)
-    under 0.1.0's top (max over the mel axis, dense 128, dropout, classifier):
-    no pitch stack, which the seed did not have. Random weights: only its
-    speed is measured.
-    """
-    from keras_tone import ToneNet, ToneNetConfig
-    from keras_tone._keras import keras
-
-    config = ToneNetConfig()
-    backbone = ToneNet(weights=None, include_top=False, include_preprocessing=False)
-    x = keras.layers.MaxPooling2D(pool_size=(1, backbone.output_shape[2]))(backbone.output)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(config.architecture.dense_units, activation="relu")(x)
-    x = keras.layers.Dropout(config.architecture.dropout)(x)
-    x = keras.layers.Dense(config.classes, activation="softmax")(x)
-    return keras.Model(backbone.input, x, name="seed_tonenet")
 
 
 def _seed_pipeline(features_model: Any, paths: list[Path]) -> np.ndarray:
@@ -147,16 +126,18 @@ def _decode_processes(pool: ProcessPoolExecutor, paths: list[Path], workers: int
     sum(pool.map(_decode_chunk, chunks))
 
 
-def run(rounds: int = 5, every: int = 10, startup_runs: int = 3) -> dict[str, Any]:
-    if not (DATA / "README.md").is_file():
-        return {"skipped": f"no shared recordings at {DATA}"}
+def run(
+    rounds: int = 5, every: int = 10, startup_runs: int = 3, data: Path = DATA
+) -> dict[str, Any]:
+    if not (data / "README.md").is_file():
+        return {"skipped": f"no shared recordings at {data}"}
     import keras_tone
 
-    paths = files(every)
+    paths = files(every, data)
     model, weights = _common.load_tonenet()
     context_model, _ = _common.load_tonenet(speaker_context=True)
     speakers = keras_tone.inference.speakers_by_folder(paths)
-    features_model = _seed_network()
+    features_model = _common.seed_network()
     workers = os.cpu_count() or 1
     process_pool = ProcessPoolExecutor(workers)
     pipelines = {
@@ -278,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--every", type=int, default=10, help="take every N-th file")
     parser.add_argument("--startup-runs", type=int, default=3)
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help=f"the shared recordings (default {DATA})"
+    )
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--readme", action="store_true", help="refresh the figures in README.md")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -287,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     machine = _common.machine()
     print(machine)
-    results = run(rounds=args.rounds, every=args.every, startup_runs=args.startup_runs)
+    results = run(
+        rounds=args.rounds, every=args.every, startup_runs=args.startup_runs, data=args.data
+    )
     print(report(results))
     if args.readme:
         command = "python benchmarks/bench_folder.py"

@@ -4,20 +4,23 @@ Both pipelines run in the same process, in alternating rounds, on the same
 clips (1 s at 16 kHz), at batch 1 (latency) and batch 64 (throughput):
 
 * **keras_tone**: `ToneNet()` on raw waveforms; silence trimming, loudness
-  normalisation and log-mel run in the graph. Timed through every path a user
-  might take: `model.predict`, `model.predict_on_batch`, `model(x)` (eager),
-  `tf.function`, `tf.function(jit_compile=True)`, and the TFLite and ONNX
-  exports in their own runtimes.
+  normalisation, log-mel and pitch salience run in the graph. Timed through
+  every path a user might take: `model.predict`, `model.predict_on_batch`,
+  `model(x)` (eager), `tf.function`, the TFLite and ONNX exports in their
+  own runtimes, and
+  `keras_tone.runner.Runner.predict` (which also gives each clip's pitch
+  histogram and voiced seconds).
 * **librosa pipeline** (what users of the original ToneNet code run):
   `librosa.power_to_db(librosa.feature.melspectrogram(...))` per clip in
-  Python, then the same network, `ToneNet(include_preprocessing=False)`, on
-  the stacked features through its fastest path (`predict_on_batch`).
+  Python, then the seed's network (ToneNet's log-mel CNN under 0.1.0's top,
+  `_common.seed_network`) on the stacked features through its fastest path
+  (`predict_on_batch`).
 
 Also printed: feature parity (largest dB error of the in-graph log-mel against
-librosa), probability agreement of the two pipelines on identical inputs, peak
-RSS of each pipeline in a fresh process, and the cold start (fresh process:
-`import keras_tone` to the first prediction, and the share of it that is
-`import tensorflow`).
+librosa), peak RSS of each pipeline in a fresh process, and the cold start
+(fresh process: `import keras_tone` to the first prediction, and the share of
+it that is `import tensorflow`). How the time splits between the front end
+and the CNN: `bench_backends.py`.
 
 The pretrained preset `"blcu"` is used when it resolves, random weights
 otherwise (speed does not depend on the weights).
@@ -66,13 +69,11 @@ def _paths(model: Any, features_model: Any, workdir: Path) -> dict[str, Any]:
 
     spec = [tf.TensorSpec([None, None], tf.float32)]
     graph = tf.function(lambda x: model(x, training=False), input_signature=spec)
-    xla = tf.function(lambda x: model(x, training=False), input_signature=spec, jit_compile=True)
     paths = {
         "model.predict": lambda x: model.predict(x, verbose=0),
         "model.predict_on_batch": model.predict_on_batch,
         "model(x) eager": lambda x: model(x, training=False).numpy(),
         "tf.function": lambda x: graph(tf.constant(x)).numpy(),
-        "tf.function(jit_compile=True)": lambda x: xla(tf.constant(x)).numpy(),
     }
     from keras_tone.export import export
 
@@ -85,6 +86,10 @@ def _paths(model: Any, features_model: Any, workdir: Path) -> dict[str, Any]:
         paths["onnxruntime"] = lambda x: session.run(None, {"waveform": x})[0]
     except ImportError:
         pass
+    from keras_tone.runner import Runner
+
+    runner = Runner(model)
+    paths["Runner.predict"] = lambda x: runner.predict(list(x)).probabilities
     paths[BASELINE] = lambda x: features_model.predict_on_batch(_librosa_features(x))
     return paths
 
@@ -111,84 +116,21 @@ def _tflite_runner(path: Path) -> Any:
     return run
 
 
-def _copy_weights(source: Any, target: Any) -> None:
-    """Give `target`'s layers the weights of `source`'s layers of the same name."""
-    for layer in target.layers:
-        if layer.weights:
-            layer.set_weights(source.get_layer(layer.name).get_weights())
-
-
-def _parity(model: Any, features_model: Any, x: np.ndarray) -> dict[str, float]:
-    """Log-mel dB error vs librosa, and probabilities of the two pipelines on the same input."""
+def _parity(model: Any, x: np.ndarray) -> dict[str, float]:
+    """Largest dB difference of the in-graph log-mel from librosa's, on the same input."""
     # librosa gets exactly what the in-graph log-mel gets: the waveform after
     # every front-end step before it (filtering, trimming, normalisation)
     front_end = model.get_layer("front_end")
-    normalized = np.asarray(front_end.normalize(x))
+    normalized, _ = front_end.normalize(x)
     ours = np.asarray(front_end.log_mel(normalized))
-    theirs = _librosa_features(normalized)
-    probs = model.predict_on_batch(x)
-    probs_librosa_features = features_model.predict_on_batch(theirs)
-    raw = features_model.predict_on_batch(_librosa_features(x))
-    return {
-        "log_mel_max_abs_db": float(np.abs(ours - theirs).max()),
-        "probability_max_abs_same_input": float(np.abs(probs - probs_librosa_features).max()),
-        "top1_agreement_raw_librosa_pipeline": float(np.mean(probs.argmax(-1) == raw.argmax(-1))),
-    }
-
-
-def _profile(model: Any, x64: np.ndarray, x1: np.ndarray, rounds: int) -> dict[str, Any]:
-    """Time of each front-end stage on its own input, each in `tf.function`.
-
-    ToneNet is a chain of layers, its front end a chain of three; it is cut
-    after `highpass`, `syllable` and `log_mel` (those present), and each
-    piece is timed on the output of the pieces before it.
-    """
-    import tensorflow as tf
-
-    from keras_tone._keras import keras
-
-    pieces: list[tuple[str, list[Any]]] = [("", [])]
-    labels = {"highpass": "high-pass", "syllable": "syllable", "log_mel": "log-mel"}
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        parts = (
-            [layer.highpass, layer.syllable, layer.log_mel]
-            if layer.name == "front_end"
-            else [layer]
-        )
-        for part in parts:
-            pieces[-1][1].append(part)
-            if part.name in labels:
-                pieces[-1] = (labels[part.name], pieces[-1][1])
-                pieces.append(("", []))
-    pieces[-1] = ("CNN and head", pieces[-1][1])
-
-    def chain(layers: list[Any]) -> Any:
-        def run(x: Any) -> Any:
-            for layer in layers:
-                x = layer(x, training=False)
-            return x
-
-        return tf.function(run)
-
-    profile = {}
-    for label, x, repeats in (("batch 64", x64, 3), ("batch 1", x1, 10)):
-        inputs, fns = tf.constant(x), {}
-        for name, layers in pieces:
-            fn = chain(layers)
-            fns[name] = lambda f=fn, i=inputs: f(i).numpy()
-            inputs = fn(inputs)
-        timings = _common.interleaved(fns, rounds=rounds, repeats=repeats)
-        profile[label] = {name: t["median_ms"] for name, t in timings.items()}
-    return profile
+    theirs = _librosa_features(np.asarray(normalized))
+    return {"log_mel_max_abs_db": float(np.abs(ours - theirs).max())}
 
 
 def run(rounds: int = 5, cold_runs: int = 3) -> dict[str, Any]:
     """All measurements; returns a JSON-ready dict."""
     model, weights = _common.load_tonenet()
-    features_model, _ = _common.load_tonenet(include_preprocessing=False)
-    _copy_weights(model, features_model)
+    features_model = _common.seed_network()
     x64 = _common.clips(BATCH)
     x1 = x64[:1].copy()
     results: dict[str, Any] = {"weights": weights, "batch": BATCH, "clip_samples": x64.shape[1]}
@@ -216,8 +158,7 @@ def run(rounds: int = 5, cold_runs: int = 3) -> dict[str, Any]:
         }
         for name, t in throughput.items()
     }
-    results["profile_ms"] = _profile(model, x64, x1, rounds)
-    results["parity"] = _parity(model, features_model, x64)
+    results["parity"] = _parity(model, x64)
     results["peak_rss_mb"] = {
         "keras_tone (predict_on_batch)": _child("rss", "keras_tone")["peak_rss_mb"],
         BASELINE: _child("rss", "librosa")["peak_rss_mb"],
@@ -270,7 +211,7 @@ def _child_main(args: list[str]) -> dict[str, Any]:
         model, _ = _common.load_tonenet()
         run_once = model.predict_on_batch
     else:
-        features_model, _ = _common.load_tonenet(include_preprocessing=False)
+        features_model = _common.seed_network()
 
         def run_once(batch: np.ndarray) -> Any:
             return features_model.predict_on_batch(_librosa_features(batch))
@@ -297,31 +238,9 @@ def report(results: dict[str, Any]) -> str:
             f"{b['speedup_vs_librosa_pipeline']:.2f}x |"
         )
     p, c, rss = results["parity"], results["cold_start"], results["peak_rss_mb"]
-    profile = results["profile_ms"]
     lines += [
         "",
-        "Where the time goes (each stage of the raw-waveform model timed on its own input, "
-        "`tf.function`, medians):",
-        "",
-        "| stage | " + " | ".join(profile) + " |",
-        "|---|" + "---:|" * len(profile),
-    ]
-    for step in next(iter(profile.values())):
-        lines.append(
-            f"| {step} | " + " | ".join(f"{profile[k][step]:.1f} ms" for k in profile) + " |"
-        )
-    lines += [
-        "",
-        f"Feature parity: in-graph log-mel vs librosa, max {p['log_mel_max_abs_db']:.2e} dB; "
-        f"probabilities of the two pipelines on the same (normalised) input differ by at most "
-        f"{p['probability_max_abs_same_input']:.2e}; top-1 agreement with the raw librosa "
-        f"pipeline (no silence trimming or loudness normalisation): "
-        f"{p['top1_agreement_raw_librosa_pipeline']:.0%}"
-        + (
-            " (near-uniform outputs of random weights: says little)."
-            if results["weights"].startswith("random")
-            else "."
-        ),
+        f"Feature parity: in-graph log-mel vs librosa, max {p['log_mel_max_abs_db']:.2e} dB.",
         "",
         "Peak RSS (fresh process, 5 batches of 64): "
         + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items())

@@ -2,8 +2,8 @@
 
 Each benchmark runs in its own fresh process. The figures between the
 `<!-- results:start -->` and `<!-- results:end -->` markers of
-benchmarks/README.md are replaced with this run's; `bench_cli.py` and
-`bench_folder.py` rewrite their own sections (pass `--no-readme` to keep the
+benchmarks/README.md are replaced with this run's; `bench_cli.py`,
+`bench_backends.py` and `bench_folder.py` rewrite their own sections (pass `--no-readme` to keep the
 file as it is).
 
 Example:
@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
             "bench_cli.py",
             Path(tmp) / "cli.json",
             cli_rounds + ([] if args.no_readme else ["--readme"]),
+        )
+        _run(
+            "bench_backends.py",
+            Path(tmp) / "backends.json",
+            rounds + ([] if args.no_readme else ["--readme"]),
         )
         folder_options = ["--rounds", "2" if args.quick else "5"]
         folder_options += ["--startup-runs", "1" if args.quick else "3"]

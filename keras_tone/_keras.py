@@ -16,6 +16,7 @@ keras_tone needs Keras 3. With ``TF_USE_LEGACY_KERAS=1`` TensorFlow hands out
 from __future__ import annotations
 
 import os
+import sys
 
 _LEGACY_HINT = (
     "keras_tone needs Keras 3 through `tensorflow.keras`, but "
@@ -31,10 +32,43 @@ def _legacy_keras_requested() -> bool:
     return value.strip().lower() in ("1", "true", "yes")
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow and find its devices with stderr's file descriptor on /dev/null.
+
+    While its libraries load, TensorFlow writes lines to stderr before its
+    logging reads `TF_CPP_MIN_LOG_LEVEL` (oneDNN notes, "Could not find cuda
+    drivers", CPU features), and on a machine without a GPU an error line
+    when it first looks for one ("failed call to cuInit"). `import
+    keras_tone` prints none of them: this runs once, before TensorFlow is
+    imported, and does nothing when TensorFlow is already imported or when
+    `TF_CPP_MIN_LOG_LEVEL` is 0 (set it to 0 to see the lines). No setting
+    is changed: TensorFlow's later messages are shown as the user's settings
+    say.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip() == "0":
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to protect
+        return
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 if _legacy_keras_requested():
     raise ImportError(_LEGACY_HINT.format(value=os.environ["TF_USE_LEGACY_KERAS"]))
 
 try:
+    _import_tensorflow_quietly()
     from tensorflow import keras
 except (ImportError, RecursionError) as error:  # pragma: no cover - broken install
     raise ImportError(

@@ -66,7 +66,9 @@ def to_mono_float(clip: np.ndarray, *, name: str = "clip") -> np.ndarray:
         midpoint = (info.min + info.max + 1) / 2  # 0 for signed PCM, 128 for uint8
         clip = (clip.astype(np.float64) - midpoint) / (info.max + 1 - midpoint)
     elif clip.dtype.kind != "f":
-        raise ValueError(f"{name} has dtype {clip.dtype}; expected float or integer PCM samples.")
+        raise ValueError(
+            f"{name} must hold float or integer PCM samples. Received: dtype={clip.dtype}"
+        )
     if clip.ndim == 2:
         clip = clip.mean(axis=int(np.argmin(clip.shape)))
     elif clip.ndim != 1:
@@ -97,16 +99,33 @@ def validate_clip(clip: np.ndarray, sample_rate: int, *, name: str = "clip") -> 
         ValueError: clip is silent (all samples are zero): there is no tone to classify.
     """
     waveform = to_mono_float(clip, name=name)
-    if waveform.size > MAX_CLIP_SECONDS * sample_rate:
+    check_duration(waveform.size / sample_rate, name=name)
+    if not np.any(waveform):
+        raise ValueError(f"{name} is silent (all samples are zero): there is no tone to classify.")
+    return waveform
+
+
+def check_duration(seconds: float | None, *, name: str = "clip") -> None:
+    """`ValueError` when a clip of `seconds` is longer than `MAX_CLIP_SECONDS`.
+
+    `keras-tone plot` and `check` call it with the length a file's header
+    declares (`keras_tone.decoding.declared_seconds`), before decoding it;
+    `validate_clip` with the decoded length. `None` (unknown) passes.
+
+    Example:
+        >>> from keras_tone.audio import check_duration
+        >>> check_duration(600.0, name="lecture.wav")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: lecture.wav is 600.0 s long; ToneNet classifies one syllable ...
+    """
+    if seconds is not None and seconds > MAX_CLIP_SECONDS:
         raise ValueError(
-            f"{name} is {waveform.size / sample_rate:.1f} s long; ToneNet "
+            f"{name} is {seconds:.1f} s long; ToneNet "
             f"classifies one syllable (at most {MAX_CLIP_SECONDS:.0f} s are "
             "accepted). Split long recordings into syllables first, e.g. "
             "with `librosa.effects.split`."
         )
-    if not np.any(waveform):
-        raise ValueError(f"{name} is silent (all samples are zero): there is no tone to classify.")
-    return waveform
 
 
 def prepare_batch(
@@ -144,6 +163,12 @@ def prepare_batch(
         >>> prepare_batch(clips).shape
         (2, 8000)
     """
+    if isinstance(clips, (str, bytes, os.PathLike)):
+        raise ValueError(
+            "prepare_batch takes waveforms (numpy arrays), not file names: read the file with "
+            "`keras_tone.load_audio(path)`, or classify files with `keras_tone.predict_files`. "
+            f"Received: clips={clips!r}"
+        )
     if isinstance(clips, np.ndarray) and clips.ndim == 1:
         clips = [clips]
     if len(clips) == 0:

@@ -7,10 +7,8 @@ import os
 from pathlib import Path
 
 from keras_tone.config import ToneNetConfig
+from keras_tone.presets import CARD_NAME, CONFIG_NAME, REPORT_NAME
 from keras_tone.reports import format_report, percent
-
-#: The report of a trained preset, beside its weights.
-REPORT_NAME = "report.json"
 
 
 def model_card(
@@ -215,7 +213,7 @@ def write_card(
     Returns:
         The path of the card written.
     """
-    from keras_tone.weights import CARD_NAME, CONFIG_NAME, read_config
+    from keras_tone.weights import read_config
 
     preset_dir = Path(preset_dir)
     report = json.loads((preset_dir / REPORT_NAME).read_text())

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import logging
+import os
 import shlex
 import sys
 import warnings
@@ -67,8 +69,49 @@ def _warning_line(prefix: str) -> Any:
 
 
 def error_line(message: str, stream: TextIO | None = None) -> None:
-    """Print `message` on one line (whitespace collapsed) to stderr."""
-    print(" ".join(str(message).split()), file=sys.stderr if stream is None else stream)
+    """Print `message` on one line to stderr: whitespace collapsed, control characters escaped."""
+    from keras_tone.reports import printable
+
+    line = printable(" ".join(str(message).split()))
+    print(line, file=sys.stderr if stream is None else stream)
+
+
+#: What to do about the operating system errors a command meets most, by errno.
+_OS_ADVICE = {
+    errno.ENOSPC: "free some disk space, or write to another disk, and run again",
+    errno.EDQUOT: "free some disk space, or write to another disk, and run again",
+    errno.EACCES: "check the permissions of the file and its folder, or choose another path",
+    errno.EPERM: "check the permissions of the file and its folder, or choose another path",
+    errno.EROFS: "choose a folder on a writable file system",
+    errno.ENAMETOOLONG: "choose a shorter path",
+}
+
+
+def describe(error: BaseException) -> str:
+    """What went wrong, in words, for an error line: no Python class names.
+
+    An operating system error gives its description, the file it concerns
+    and, for the common ones, what to do; any other error its message.
+
+    Example:
+        >>> import errno
+        >>> from keras_tone.commands import describe
+        >>> print(describe(OSError(errno.ENOSPC, "No space left on device", "tones.csv")))
+        no space left on device: tones.csv (free some disk space, or write to another disk, ...)
+        >>> describe(ValueError("tone must be 1-5"))
+        'tone must be 1-5'
+    """
+    if isinstance(error, OSError) and error.strerror:
+        text = error.strerror[:1].lower() + error.strerror[1:]
+        if error.filename is not None:
+            text += f": {os.fsdecode(error.filename)}"
+        advice = _OS_ADVICE.get(error.errno or 0)
+        return f"{text} ({advice})" if advice else text
+    text = " ".join(str(error).split())
+    text = text[:-1] if text.endswith(".") and not text.endswith("..") else text
+    if isinstance(error, KeyError) and len(error.args) == 1:
+        text = f"missing key {text}"
+    return text or "an unexpected error without a message"
 
 
 # --------------------------------------------------------------------------- models
@@ -106,12 +149,7 @@ def _load(args: argparse.Namespace, *, speaker_context: bool = False) -> Any:
 
 def predict(args: argparse.Namespace) -> int:
     """`keras-tone predict`: one line per clip; files that get no tone on stderr, exit 1."""
-    from keras_tone.inference import (
-        MIN_VOICED_SECONDS,
-        find_audio_files,
-        predict_files,
-        speakers_by_folder,
-    )
+    from keras_tone.inference import find_audio_files, predict_files, speakers_by_folder
     from keras_tone.writers import PredictionWriter, format_for
 
     output = None if args.output is None else Path(args.output)
@@ -124,6 +162,8 @@ def predict(args: argparse.Namespace) -> int:
         error_line(f"{args.prefix}: {path}: {message}")
     if not files:
         raise CommandError("no audio files to classify")
+    if output is not None:
+        _check_output(output, files)
     speakers = None
     if args.speaker_context or args.speaker is not None:
         speakers = [args.speaker] * len(files) if args.speaker else speakers_by_folder(files)
@@ -138,7 +178,7 @@ def predict(args: argparse.Namespace) -> int:
     progress = not args.quiet and len(files) >= PROGRESS_MIN_FILES
     results = predict_files(model, files, speakers=speakers, progress=progress)
     failed = len(problems)
-    with _open_output(output) as stream:
+    with _open_output(args, output, files) as (stream, out):
         array = output is not None and output.suffix.lower() == ".json"
         writer = PredictionWriter(stream, fmt, top=top, array=array)
         for result in results:
@@ -147,32 +187,59 @@ def predict(args: argparse.Namespace) -> int:
                 error_line(f"{args.prefix}: {result.path}: {result.error}")
             elif not result.voiced:
                 failed += 1
-                error_line(
-                    f"{args.prefix}: {result.path}: no voiced speech "
-                    f"({result.voiced_seconds:.2f} s voiced; a tone needs at least "
-                    f"{MIN_VOICED_SECONDS:.2f} s), so no tone"
-                )
+                error_line(f"{args.prefix}: {result.path}: no tone: {result.refusal}")
             else:
                 writer.write(result.path, result.top(top))
         writer.close()
+        if out is not None and failed == len(files) + len(problems):
+            out.keep = False
+            error_line(f"{args.prefix}: no clip got a tone, so {output} was not written")
     if failed:
         error_line(f"{args.prefix}: {failed} of {len(files) + len(problems)} inputs failed")
         return EXIT_FAILED
     return EXIT_OK
 
 
-@contextlib.contextmanager
-def _open_output(output: Path | None) -> Iterator[TextIO]:
-    if output is None:
-        yield sys.stdout
-        return
+def _check_output(output: str | Path, inputs: Sequence[Any]) -> Path:
+    """`output` as a Path, or a usage error when it is a folder or one of the inputs."""
+    from keras_tone.outputs import check_output
+
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        stream = output.open("w", encoding="utf-8", newline="")
-    except OSError as error:
-        raise CommandError(f"cannot write {output}: {error.strerror}") from error
-    with stream:
-        yield stream
+        return check_output(output, inputs)
+    except ValueError as error:
+        raise CommandError(str(error), EXIT_USAGE) from None
+
+
+@contextlib.contextmanager
+def _output(args: argparse.Namespace, output: str | Path, inputs: Sequence[Any]) -> Iterator[Any]:
+    """`keras_tone.outputs.output_file` for a command: one-line errors, a note when replacing."""
+    from keras_tone.outputs import output_file
+
+    with contextlib.ExitStack() as stack:
+        try:
+            out = stack.enter_context(output_file(output, inputs=inputs))
+        except ValueError as error:  # a folder, or an input
+            raise CommandError(str(error), EXIT_USAGE) from None
+        except OSError as error:
+            raise CommandError(f"cannot write {output}: {describe(error)}") from error
+        yield out
+    if out.keep and out.replaced:
+        error_line(f"{args.prefix}: note: replaced the existing file {output}")
+
+
+@contextlib.contextmanager
+def _open_output(
+    args: argparse.Namespace, output: Path | None, inputs: Sequence[Any]
+) -> Iterator[tuple[TextIO, Any]]:
+    """stdout, or a text stream to `output` written through `_output`."""
+    if output is None:
+        yield sys.stdout, None
+        return
+    with (
+        _output(args, output, inputs) as out,
+        out.temporary.open("w", encoding="utf-8", newline="") as stream,
+    ):
+        yield stream, out
 
 
 # --------------------------------------------------------------------------- check
@@ -181,6 +248,7 @@ def _open_output(output: Path | None) -> Iterator[TextIO]:
 def check(args: argparse.Namespace) -> int:
     """`keras-tone check`: one word's expected against heard tones, one row per syllable."""
     from keras_tone.scoring import write_textgrid
+    from keras_tone.writers import write_score
 
     if args.tier is not None and args.textgrid is None:
         raise CommandError("--tier needs --textgrid", EXIT_USAGE)
@@ -192,15 +260,17 @@ def check(args: argparse.Namespace) -> int:
                 "--expect PINYIN is required (or --textgrid with labels)", EXIT_USAGE
             )
         expected = " ".join(interval.label for interval in intervals)
+    inputs = [args.file, *([args.textgrid] if args.textgrid else [])]
+    if args.write_textgrid is not None:
+        _check_output(args.write_textgrid, inputs)
     _, _, result = _score_file(args, expected, boundaries=intervals)
     if args.write_textgrid is not None:
-        output = Path(args.write_textgrid)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            write_textgrid(output, result, template=args.textgrid)
-        except (OSError, ValueError) as error:
-            raise CommandError(f"cannot write {output}: {error}") from error
-    _write_score(args.file, result, args.format, sys.stdout)
+        with _output(args, args.write_textgrid, inputs) as out:
+            try:
+                write_textgrid(out.temporary, result, template=args.textgrid)
+            except (OSError, ValueError) as error:
+                raise CommandError(f"cannot write {args.write_textgrid}: {error}") from error
+    write_score(args.file, result, args.format, sys.stdout)
     return EXIT_OK
 
 
@@ -224,6 +294,8 @@ def _score_file(
         `(waveform, its sampling rate, the score)`.
     """
     from keras_tone import load_audio, score
+    from keras_tone.decoding import failure_reason
+    from keras_tone.gate import NoToneError
     from keras_tone.pinyin import expected_tones
     from keras_tone.tonenet import model_sample_rate
 
@@ -231,9 +303,7 @@ def _score_file(
         expected_tones(expected, args.hanzi)  # a typing error fails before the model loads
     except ValueError as error:
         raise CommandError(str(error), EXIT_USAGE) from error
-    path = Path(args.file)
-    if not path.is_file():
-        raise CommandError(f"no such file: {args.file}")
+    path = _existing_clip(args.file)
     model = _load(args, speaker_context=True)
     rate = model_sample_rate(model)
     try:
@@ -247,75 +317,36 @@ def _score_file(
             boundaries=boundaries,
         )
         return clip, rate, result
+    except NoToneError as error:
+        raise CommandError(f"{path}: no verdicts: {error.reason}") from error
     except (OSError, ValueError) as error:
-        from keras_tone.decoding import failure_reason
-
         raise CommandError(f"{path}: {failure_reason(error)}") from error
 
 
-#: Columns of `check --format table` and `csv`: (header, key of a syllable's score).
-_CHECK_COLUMNS = (
-    ("syllable", "pinyin"),
-    ("hanzi", "hanzi"),
-    ("start", "start"),
-    ("end", "end"),
-    ("citation", "citation"),
-    ("expected", "expected"),
-    ("rule", "rule"),
-    ("heard", "heard"),
-    ("probability", "probability"),
-    ("verdict", "verdict"),
-)
+def _existing_clip(name: str) -> Path:
+    """The audio file `name`, refused when missing or when its header says it is too long.
 
+    The length is read before decoding (`keras_tone.decoding.declared_seconds`):
+    a recording of minutes would otherwise be decoded and pitch-tracked first.
+    """
+    from keras_tone.audio import check_duration
+    from keras_tone.decoding import declared_seconds, failure_reason
 
-def _write_score(name: str, result: dict, fmt: str, stream: TextIO) -> None:
-    """One JSON object, CSV rows, or an aligned table and a line for the word."""
-    if fmt == "json":
-        print(json.dumps({"file": name, **_rounded(result)}, ensure_ascii=False), file=stream)
-        return
-
-    def cell(syllable: dict, key: str) -> str:
-        value = syllable[key]
-        if value is None:
-            return "" if fmt == "csv" else "-"
-        return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-    syllables = result["syllables"]
-    if fmt == "csv":
-        import csv
-
-        writer = csv.writer(stream, lineterminator="\n")
-        tones = [f"p_tone{t}" for t in range(1, result["classes"] + 1)]
-        writer.writerow(["file", *(header for header, _ in _CHECK_COLUMNS), *tones])
-        for syllable in syllables:
-            probabilities = [f"{p:.6f}" for p in syllable["probabilities"]]
-            writer.writerow([name, *(cell(syllable, k) for _, k in _CHECK_COLUMNS), *probabilities])
-        return
-    from keras_tone.reports import text_table
-
-    rows = [[cell(syllable, key) for _, key in _CHECK_COLUMNS] for syllable in syllables]
-    print(text_table([header for header, _ in _CHECK_COLUMNS], rows, numbers=False), file=stream)
-    counts = ", ".join(f"{n} {verdict}" for verdict, n in result["counts"].items() if n)
-    word = " ".join(filter(None, [result["hanzi"], result["pinyin"]]))
-    print(f"{name} ({word}): {result['verdict']} ({counts})", file=stream)
-
-
-def _rounded(value: Any, digits: int = 6) -> Any:
-    """`value` with every float rounded, for compact JSON."""
-    if isinstance(value, float):
-        return round(value, digits)
-    if isinstance(value, dict):
-        return {key: _rounded(item, digits) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rounded(item, digits) for item in value]
-    return value
+    path = Path(name)
+    if not path.is_file():
+        raise CommandError(f"no such file: {name}")
+    try:
+        check_duration(declared_seconds(path), name=str(path))
+    except ValueError as error:
+        raise CommandError(failure_reason(error)) from error
+    return path
 
 
 # --------------------------------------------------------------------------- plot, doctor
 
 
 def plot(args: argparse.Namespace) -> int:
-    """`keras-tone plot`: draw one clip into an image file."""
+    """`keras-tone plot`: draw one clip into an image file; exit 1 when it gets no tone."""
     try:
         import matplotlib  # noqa: F401 - checked here so the error comes first
     except ImportError as error:
@@ -325,36 +356,45 @@ def plot(args: argparse.Namespace) -> int:
         ) from error
     from keras_tone import load_audio
     from keras_tone.config import SAMPLE_RATE
+    from keras_tone.decoding import failure_reason
+    from keras_tone.gate import refusals
     from keras_tone.plot import plot_clip, plot_word
+    from keras_tone.runner import Runner
     from keras_tone.scoring import WORDS_PRESET
     from keras_tone.tonenet import model_sample_rate
 
     path = Path(args.file)
+    _check_output(args.output, [path])
     if args.weights is None:
         args.weights = WORDS_PRESET if args.expect is not None else "blcu"
+    if args.expect is None and args.hanzi is not None:
+        raise CommandError("--hanzi needs --expect", EXIT_USAGE)
+    if args.expect is not None and args.weights.lower() == "none":
+        raise CommandError("--expect needs weights to hear the tones", EXIT_USAGE)
+    _existing_clip(args.file)
+    reason = None
     if args.expect is not None:
-        if args.weights.lower() == "none":
-            raise CommandError("--expect needs weights to hear the tones", EXIT_USAGE)
         clip, sample_rate, result = _score_file(args, args.expect)
         figure = plot_word(clip, sample_rate, result, title=path.name)
     else:
-        if args.hanzi is not None:
-            raise CommandError("--hanzi needs --expect", EXIT_USAGE)
-        if not path.is_file():
-            raise CommandError(f"no such file: {args.file}")
         model = None if args.weights.lower() == "none" else _load(args)
         sample_rate = SAMPLE_RATE if model is None else model_sample_rate(model)
         try:
             clip = load_audio(path, sample_rate=sample_rate)
+            prediction = None if model is None else Runner(model).predict([clip])
+            figure = plot_clip(
+                clip, sample_rate, model=model, title=path.name, prediction=prediction
+            )
         except (OSError, ValueError) as error:
-            from keras_tone.decoding import failure_reason
-
             raise CommandError(f"{path}: {failure_reason(error)}") from error
-        figure = plot_clip(clip, sample_rate, model=model, title=path.name)
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=120)
-    print(output)
+        if prediction is not None:
+            reason = refusals(prediction.voiced_seconds, [clip.size / sample_rate])[0]
+    with _output(args, args.output, [path]) as out:
+        figure.savefig(out.temporary, dpi=120)
+    print(args.output)
+    if reason is not None:
+        error_line(f"{args.prefix}: {path}: no tone: {reason}")
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -447,51 +487,61 @@ def train(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    """`keras-tone evaluate`: score weights on manifests; unreadable clips on stderr."""
+    """`keras-tone evaluate`: score weights on manifests; rows not scored on stderr, exit 1."""
     from keras_tone.evaluation import evaluate as evaluate_model
     from keras_tone.evaluation import manifests_are_words
     from keras_tone.reports import format_report
 
     manifests = _existing(args.manifests, "manifest")
+    if args.json:
+        _check_output(args.json, manifests)
     try:
         words = manifests_are_words(manifests)
     except ValueError as error:
         raise CommandError(str(error), EXIT_USAGE) from error
     # Syllables of words are classified with their word's other syllables as context.
     model = _load(args, speaker_context=args.speaker_context or words)
-    options: dict[str, Any] = {"speaker_context": args.speaker_context}
+    options: dict[str, Any] = {
+        "speaker_context": args.speaker_context,
+        "allow_outside_paths": args.allow_outside_paths,
+    }
     if args.batch_size is not None:
         options["batch_size"] = args.batch_size
-    report = evaluate_model(model, manifests, **options)
-    for clip in report.get("unreadable", []):
-        error_line(f"{args.prefix}: {clip['path']}: {clip['reason']}")
-    unreadable, scored = len(report.get("unreadable", [])), report["overall"]["clips"]
-    if unreadable and words:
-        error_line(
-            f"{args.prefix}: {unreadable} words could not be read or cut into syllables and "
-            f"are not scored ({scored} syllables are)"
-        )
-    elif unreadable:
-        error_line(
-            f"{args.prefix}: {unreadable} clips could not be read and are not scored ({scored} are)"
-        )
+    try:
+        report = evaluate_model(model, manifests, **options)
+    except (OSError, ValueError) as error:
+        raise CommandError(describe(error)) from error
+    unit = "words" if words else "clips"
+    scored = report["overall"]["clips"]
+    for key, summary in (
+        ("unreadable", f"could not be read{' or cut into syllables' if words else ''}"),
+        ("refused", "got no tone (too little voiced speech)"),
+    ):
+        for row in report.get(key, []):
+            error_line(f"{args.prefix}: {row['path']}: {row['reason']}")
+        if report.get(key):
+            error_line(
+                f"{args.prefix}: {len(report[key])} {unit} {summary} and are not scored "
+                f"({scored} {'syllables' if words else 'clips'} are)"
+            )
     print(format_report(report))
     if args.json:
-        output = Path(args.json)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(report, indent=2, default=_jsonable) + "\n")
-    return EXIT_OK
+        with _output(args, args.json, manifests) as out:
+            out.temporary.write_text(json.dumps(report, indent=2, default=_jsonable) + "\n")
+    return EXIT_FAILED if report.get("unreadable") or report.get("refused") else EXIT_OK
 
 
 def card(args: argparse.Namespace) -> int:
     """`keras-tone card`: rewrite a preset's model card from its report.json."""
+    from keras_tone.cards import write_card
+    from keras_tone.presets import REPORT_NAME
+
     preset = Path(args.preset)
-    if not (preset / "report.json").is_file():
-        raise CommandError(f"no report.json in {preset} (is it a folder written by train?)")
+    if not (preset / REPORT_NAME).is_file():
+        raise CommandError(f"no {REPORT_NAME} in {preset} (is it a folder written by train?)")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
     loso_report = _loso_report(args.loso_report)
-    from keras_tone.cards import REPORT_NAME, write_card
 
     if loso_report is not None:
         report = json.loads((preset / REPORT_NAME).read_text())
@@ -547,4 +597,4 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["CommandError", "error_line", "run"]
+__all__ = ["CommandError", "describe", "error_line", "run"]

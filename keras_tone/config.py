@@ -213,7 +213,7 @@ class ToneNetConfig:
                 f"classes must be a positive integer. Received: classes={self.classes!r}"
             )
         if self.class_names is None:
-            object.__setattr__(self, "class_names", default_class_names(self.classes))
+            object.__setattr__(self, "class_names", tuple(labels.class_names(self.classes)))
         elif len(self.class_names) != self.classes:
             raise ValueError(
                 f"class_names must name each of the {self.classes} classes. "
@@ -292,13 +292,6 @@ class ToneNetConfig:
             for key in sorted(set(mine) | set(theirs))
             if mine.get(key) != theirs.get(key)
         ]
-
-
-def default_class_names(classes: int) -> tuple[str, ...]:
-    """Tone names for 4 or 5 classes, else `"class 1"`, `"class 2"`, ..."""
-    if classes in labels.SUPPORTED_CLASSES:
-        return tuple(labels.class_names(classes))
-    return tuple(f"class {i + 1}" for i in range(classes))
 
 
 def _check_front_end_version(version: Any) -> None:
@@ -386,5 +379,4 @@ __all__ = [
     "PitchConfig",
     "SyllableConfig",
     "ToneNetConfig",
-    "default_class_names",
 ]

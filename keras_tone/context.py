@@ -8,7 +8,9 @@ model card gives accuracy for 1, 5, 20 and all clips).
 
 * `context_encoder(config)`: the Keras model waveform -> pitch histogram,
   the front end of ToneNet and a `PitchHistogram` (exportable like ToneNet).
-* `pitch_histograms(clips)`: one histogram per clip.
+* `pitch_histograms(clips)`: one histogram per clip, from the front-end pass
+  of `keras_tone.runner.Runner` (which also gives them with its
+  probabilities).
 * `speaker_context(clips)`: the context that these clips make (their sum).
 * `leave_one_out(histograms, speakers)`: for each clip, the context of the
   other clips of its speaker; how `keras-tone predict --speaker-context` and
@@ -18,18 +20,13 @@ model card gives accuracy for 1, 5, 20 and all clips).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from keras_tone._keras import keras
-from keras_tone.audio import pad_batch, to_mono_float
 from keras_tone.config import ToneNetConfig
-from keras_tone.frontend import FrontEnd, front_end_of
-from keras_tone.layers import PitchHistogram
-
-#: Clips per forward pass of the context encoder.
-BATCH_SIZE = 64
+from keras_tone.frontend import FrontEnd
+from keras_tone.runner import Runner, heard_histograms, leave_one_out
 
 
 def context_encoder(config: ToneNetConfig | None = None) -> keras.Model:
@@ -47,11 +44,7 @@ def context_encoder(config: ToneNetConfig | None = None) -> keras.Model:
     config = ToneNetConfig() if config is None else config
     waveforms = keras.Input(shape=(None,), name="waveform")
     _, salience = FrontEnd(config, name="front_end")(waveforms)
-    histogram = PitchHistogram(floor=config.front_end.pitch.floor, name="histogram")(salience)
-    # Digital silence has no voiced frame, but its salience (the spectrum's
-    # epsilon, normalised to a peak of 1) would vote: it adds nothing instead.
-    heard = keras.ops.max(keras.ops.abs(waveforms), axis=-1, keepdims=True) > 0.0
-    histogram = histogram * keras.ops.cast(heard, histogram.dtype)
+    histogram = heard_histograms(waveforms, salience, floor=config.front_end.pitch.floor)
     return keras.Model(waveforms, histogram, name="context_encoder")
 
 
@@ -60,7 +53,6 @@ def pitch_histograms(
     *,
     model: keras.Model | None = None,
     config: ToneNetConfig | None = None,
-    batch_size: int = BATCH_SIZE,
 ) -> np.ndarray:
     """The pitch histogram of each clip: `[len(clips), P]` float32, each summing to 1 or 0.
 
@@ -69,11 +61,11 @@ def pitch_histograms(
             PCM, as `keras_tone.prepare_batch` takes them).
         model: a waveform ToneNet whose front end to use; or
         config: a `ToneNetConfig` (default: `ToneNetConfig()`).
-        batch_size: clips per forward pass (clips are batched by length).
 
     Returns:
-        float32 `[len(clips), P]`. It builds `context_encoder` on each call:
-        pass all the clips at once.
+        float32 `[len(clips), P]`, from the front-end pass of
+        `keras_tone.runner.Runner`. When you also want the clips'
+        probabilities, `Runner(model).predict(clips)` gives both from one pass.
 
     Example:
         >>> import numpy as np
@@ -84,22 +76,12 @@ def pitch_histograms(
         >>> histograms.shape, round(float(histograms.sum()), 3)
         ((1, 87), 1.0)
     """
-    if model is not None:
-        if config is not None:
-            raise ValueError(
-                "Pass model= or config=, not both. "
-                f"Received: model={model.name!r}, config={config!r}"
-            )
-        config = front_end_of(model).config
-    encoder = context_encoder(config)
-    waves = [to_mono_float(clip, name=f"clip {i}") for i, clip in enumerate(clips)]
-    out = np.zeros((len(waves), encoder.output_shape[-1]), np.float32)
-    order = np.argsort([len(w) for w in waves], kind="stable")
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
-        batch, _ = pad_batch([waves[i] for i in index])
-        out[index] = np.asarray(encoder(batch, training=False))
-    return out
+    if model is not None and config is not None:
+        raise ValueError(
+            f"Pass model= or config=, not both. Received: model={model.name!r}, config={config!r}"
+        )
+    source = model if model is not None else (ToneNetConfig() if config is None else config)
+    return Runner(source).features(clips).histograms
 
 
 def speaker_context(
@@ -123,24 +105,6 @@ def speaker_context(
         (87,)
     """
     return pitch_histograms(clips, model=model, config=config).sum(axis=0)
-
-
-def leave_one_out(histograms: np.ndarray, speakers: Sequence[Any]) -> np.ndarray:
-    """For each clip, the context of the other clips of its speaker: `[n, P]`.
-
-    Example:
-        >>> import numpy as np
-        >>> from keras_tone.context import leave_one_out
-        >>> h = np.eye(3, dtype="float32")
-        >>> leave_one_out(h, ["a", "a", "b"]).tolist()
-        [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
-    """
-    speakers = np.asarray(speakers)
-    out = np.zeros_like(histograms)
-    for speaker in np.unique(speakers):
-        mask = speakers == speaker
-        out[mask] = histograms[mask].sum(axis=0, keepdims=True) - histograms[mask]
-    return out
 
 
 __all__ = ["context_encoder", "leave_one_out", "pitch_histograms", "speaker_context"]

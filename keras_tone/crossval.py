@@ -23,20 +23,18 @@ import numpy as np
 from keras_tone._keras import keras
 from keras_tone.cards import REPORT_NAME
 from keras_tone.config import ToneNetConfig
-from keras_tone.context import pitch_histograms
 from keras_tone.evaluation import (
     CONTEXT_SIZES,
     as_list,
-    classify_syllables,
     evaluation_report,
     metrics,
-    predict_corpus,
     sampled_contexts,
     word_evaluation_report,
 )
 from keras_tone.features import make_features
 from keras_tone.recipe import Recipe, resolve_recipe
-from keras_tone.tonenet import ToneNet
+from keras_tone.runner import Runner
+from keras_tone.tonenet import ToneNet, transfer_weights
 from keras_tone.training import fit, prepare
 from keras_tone.weights import save_preset
 
@@ -172,7 +170,7 @@ def cross_validate(
             fold["final_train_accuracy"] = history["accuracy"][-1]
             report["folds"][speaker][str(seed)] = fold
             save_preset(
-                model,
+                transfer_weights(model, ToneNet(weights=None, config=config)),
                 output_dir / f"seed-{seed}" / f"fold-{speaker}",
                 config=config,
                 card=f"# ToneNet LOSO fold: held out {speaker}, seed {seed}\n\nNot for release.\n",
@@ -198,18 +196,21 @@ def _fold_report(
     seed: int,
     compare_classes: int | None,
 ) -> dict:
-    """The held-out speaker's evaluation, alone and with each size of speaker context."""
+    """The held-out speaker's evaluation, alone and with each size of speaker context.
+
+    One front-end pass over the clips (`Runner.features`), then the head
+    alone and once per context size.
+    """
     classes = config.classes
-    probs = predict_corpus(model, test)
-    fold = evaluation_report(test, probs.argmax(axis=1), classes)
+    runner = Runner(model)
+    features = runner.features(test.waveforms)
+    probs = runner.classify(features)
+    fold = evaluation_report(test, probs.argmax(axis=1), classes, names=config.class_names)
     del fold["unreadable"]  # the corpus's, in the report itself
-    with_context = ToneNet(weights=None, config=config, speaker_context=True)
-    with_context.set_weights(model.get_weights())
-    histograms = pitch_histograms(test.waveforms, config=config)
     fold["speaker_context"] = {}
     for mode, size in CONTEXT_SIZES.items():
-        contexts = sampled_contexts(histograms, test.speakers, size, seed=seed)
-        predicted = predict_corpus(with_context, test, contexts=contexts).argmax(axis=1)
+        contexts = sampled_contexts(features.histograms, test.speakers, size, seed=seed)
+        predicted = runner.classify(features, contexts).argmax(axis=1)
         fold["speaker_context"][mode] = metrics(test.labels, predicted, classes)
     if compare_classes is not None and compare_classes < classes:
         keep = test.labels < compare_classes
@@ -223,15 +224,17 @@ def _fold_report(
 def _word_fold_report(model: keras.Model, words: Any, speaker: str, config: ToneNetConfig) -> dict:
     """The held-out speaker's word syllables: with their word, then their speaker as context."""
     held = words.select(words.syllables.speakers == speaker)
-    with_context = ToneNet(weights=None, config=config, speaker_context=True)
-    with_context.set_weights(model.get_weights())
     classes = config.classes
-    clips = held.syllables.waveforms
-    by_word = classify_syllables(with_context, clips, held.word).argmax(axis=1)
-    fold = word_evaluation_report(held, by_word, classes)
+    runner = Runner(model)
+    features = runner.features(held.syllables.waveforms)
+
+    def predicted(groups: Any) -> np.ndarray:
+        return runner.classify(features, groups=groups).argmax(axis=1)
+
+    fold = word_evaluation_report(held, predicted(held.word), classes, names=config.class_names)
     del fold["unreadable"]
-    by_speaker = classify_syllables(with_context, clips, held.syllables.speakers).argmax(axis=1)
-    fold["speaker_context"] = {"all": word_evaluation_report(held, by_speaker, classes)["overall"]}
+    by_speaker = word_evaluation_report(held, predicted(held.syllables.speakers), classes)
+    fold["speaker_context"] = {"all": by_speaker["overall"]}
     return fold
 
 

@@ -152,11 +152,54 @@ def csv_records(
             yield reader.line_num, {key: (record.get(key) or "").strip() for key in columns}
 
 
-def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
+def audio_path(
+    manifest: Path, value: str, *, where: str, allow_outside_paths: bool = False
+) -> Path:
+    """The absolute path of the audio file that a manifest row names, relative to its folder.
+
+    A manifest names its audio files relative to its own folder. Unless
+    `allow_outside_paths`, a row whose path is absolute or leads out of that
+    folder (`../../etc/passwd`) is refused: a manifest from elsewhere must
+    not make keras_tone open files outside it. The check is on the text of
+    the path; links inside the folder are followed.
+
+    Raises:
+        ValueError: the path leaves the folder (the message starts with `where`).
+
+    Example:
+        >>> from pathlib import Path
+        >>> from keras_tone.datasets import audio_path
+        >>> audio_path(Path("/data/manifest.csv"), "clips/a1.wav", where="line 2").as_posix()
+        '/data/clips/a1.wav'
+        >>> audio_path(Path("/data/manifest.csv"), "../../etc/passwd", where="line 3")
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: line 3: the path leads outside the manifest's folder /data; ...
+    """
+    joined = manifest.parent / value
+    if not allow_outside_paths:
+        folder = os.path.normpath(os.path.abspath(manifest.parent))
+        target = os.path.normpath(os.path.abspath(joined))
+        if Path(value).is_absolute() or os.path.commonpath([folder, target]) != folder:
+            raise ValueError(
+                f"{where}: the path leads outside the manifest's folder {folder}; a manifest "
+                "names its audio files relative to its folder. If you trust this manifest, "
+                "allow it (allow_outside_paths=True, or --allow-outside-paths on the command "
+                f"line). Received: path={value!r}"
+            )
+    return joined.resolve()
+
+
+def read_manifest(
+    path: str | os.PathLike, *, allow_outside_paths: bool = False
+) -> list[ManifestRow]:
     """Parse a manifest CSV (`path,syllable,tone,speaker,sex`).
 
     Args:
         path: the CSV file. Audio paths in it are relative to its folder.
+        allow_outside_paths: accept rows whose audio path is absolute or
+            leads out of the manifest's folder (`audio_path`).
 
     Returns:
         One `ManifestRow` per clip, with absolute audio paths. The audio files
@@ -164,27 +207,31 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
 
     Raises:
         FileNotFoundError: there is no manifest at `path`.
-        ValueError: a column is missing, or a row has an empty field or a tone
-            that is not 1-5 (the message names the file and line).
+        ValueError: a column is missing, or a row has an empty field, a tone
+            that is not 1-5, or a path outside the manifest's folder (the
+            message names the file and line).
     """
     path = Path(path)
     rows: list[ManifestRow] = []
     for line, values in csv_records(path, MANIFEST_COLUMNS, kind="Manifest"):
+        where = f"Manifest {str(path)!r}, line {line}"
         empty = [key for key in ("path", "tone", "speaker") if not values[key]]
         if empty:
-            raise ValueError(f"Manifest {str(path)!r}, line {line}: empty {', '.join(empty)}.")
+            raise ValueError(f"{where}: empty {', '.join(empty)}.")
         try:
             tone = int(values["tone"])
         except ValueError:
             tone = -1
         if not 1 <= tone <= 5:
             raise ValueError(
-                f"Manifest {str(path)!r}, line {line}: tone must be 1-4, or 5 for "
+                f"{where}: tone must be 1-4, or 5 for "
                 f"the neutral tone. Received: tone={values['tone']!r}"
             )
         rows.append(
             ManifestRow(
-                path=(path.parent / values["path"]).resolve(),
+                path=audio_path(
+                    path, values["path"], where=where, allow_outside_paths=allow_outside_paths
+                ),
                 syllable=values["syllable"],
                 tone=tone,
                 speaker=values["speaker"],
@@ -207,6 +254,7 @@ def load_corpus(
     classes: int = 4,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    allow_outside_paths: bool = False,
 ) -> Corpus:
     """Decode the clips of one or more manifests, with a cache.
 
@@ -226,6 +274,8 @@ def load_corpus(
         cache_dir: folder of the cache files; `None` for `default_cache_dir()`.
             The cache holds every clip, so `classes=4` and `5` share it.
         progress: show a tqdm progress bar while decoding.
+        allow_outside_paths: accept audio paths outside each manifest's
+            folder (`read_manifest`).
 
     Returns:
         A `Corpus`.
@@ -251,7 +301,7 @@ def load_corpus(
     meta: dict[str, list] = {k: [] for k in ("tones", "speakers", "sexes", "syllables", "paths")}
     unreadable: list[tuple[str, str]] = []
     for manifest in manifests:
-        rows = read_manifest(manifest)
+        rows = read_manifest(manifest, allow_outside_paths=allow_outside_paths)
         decoded, errors = decode_cached(manifest, rows, sample_rate, cache, progress)
         skipped = 0
         for row, waveform, error in zip(rows, decoded, errors, strict=True):
@@ -356,6 +406,7 @@ def decode_cached(
 
 __all__ = [
     "Corpus",
+    "audio_path",
     "MANIFEST_COLUMNS",
     "ManifestRow",
     "cache_path",

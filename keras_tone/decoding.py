@@ -6,8 +6,10 @@ bytes once, looks at them before decoding, and refuses with a reason a
 decoder would not give:
 
 * an empty file: "empty file (0 bytes)";
-* text where audio was expected: "not audio: the file starts with
-  `<!DOCTYPE html>`" (an HTML error page saved under an .mp3 name);
+* text where audio was expected: "not audio: the file holds text (an
+  HTML page)" (an error page saved under an .mp3 name); nothing of the
+  file's content is quoted, since a path may name a file that is not the
+  user's to show (a manifest row `../../etc/passwd`);
 * a truncated MP3, from its frame headers: the last frame runs past the end
   of the file, or the Xing/Info header announces more frames than the file
   holds. mpg123 would decode what is there without an error (and print
@@ -86,7 +88,7 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         ...     read_audio(path)
         ... except AudioFileError as error:
         ...     print(error.reason)
-        not audio: the file starts with `<!DOCTYPE html>`
+        not audio: the file holds text (an HTML page)
     """
     import soundfile as sf
 
@@ -111,6 +113,29 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     if waveform.shape[0] == 0:
         raise AudioFileError(path, "no audio samples in the file (0 frames)")
     return waveform, int(sample_rate)
+
+
+def declared_seconds(path: str | os.PathLike) -> float | None:
+    """How long an audio file says it is, from its header, without decoding it; None if unknown.
+
+    For refusing a file that is far too long before spending time on it
+    (`keras_tone.audio.check_duration`). An MP3 without a Xing/Info header
+    gives an estimate.
+
+    Example:
+        >>> from keras_tone.decoding import declared_seconds
+        >>> round(declared_seconds("tests/data/ma1.wav"), 2)
+        0.52
+    """
+    import soundfile as sf
+
+    try:
+        info = sf.info(os.fspath(path))
+    except (OSError, RuntimeError, ValueError):  # sf.LibsndfileError is a RuntimeError
+        return None
+    if not info.samplerate or info.frames <= 0:
+        return None
+    return info.frames / info.samplerate
 
 
 def failure_reason(error: BaseException) -> str:
@@ -159,7 +184,7 @@ def _problem_before_decoding(data: bytes, suffix: str) -> str | None:
         return "empty file (0 bytes)"
     kind = _sniff(data)
     if kind is None and _looks_like_text(data):
-        return f"not audio: the file starts with `{_first_words(data)}`"
+        return f"not audio: the file holds {_text_kind(data)}"
     if kind == "MP3" or (kind is None and suffix == ".mp3"):
         return _mp3_problem(data)
     if kind == "WAV":
@@ -181,13 +206,16 @@ def _looks_like_text(data: bytes) -> bool:
     return all(c.isprintable() or c in allowed for c in text.lstrip("\ufeff"))
 
 
-def _first_words(data: bytes, limit: int = 24) -> str:
-    """The start of the first line; for markup, its first tag."""
-    line = data[:200].decode("utf-8", errors="replace").lstrip("\ufeff").strip()
-    line = line.splitlines()[0] if line else ""
-    if line.startswith("<") and 0 < line.find(">") < 40:
-        return line[: line.find(">") + 1]
-    return line[:limit].rstrip() + ("..." if len(line) > limit else "")
+def _text_kind(data: bytes) -> str:
+    """What kind of text the file holds, without quoting any of it."""
+    head = data[:64].decode("utf-8", errors="replace").lstrip("\ufeff").lstrip().lower()
+    if head.startswith(("<!doctype html", "<html")):
+        return "text (an HTML page)"
+    if head.startswith("<"):
+        return "text (XML or HTML)"
+    if head.startswith(("{", "[")):
+        return "text (JSON)"
+    return "text"
 
 
 def _refused_reason(data: bytes, error: Exception) -> str:
@@ -197,8 +225,7 @@ def _refused_reason(data: bytes, error: Exception) -> str:
         return f"malformed or truncated OGG file (libsndfile: {detail})"
     if kind is not None:
         return f"libsndfile could not open this {kind} file ({detail})"
-    start = " ".join(f"{b:02x}" for b in data[:4])
-    return f"not a format keras_tone reads ({', '.join(FORMATS)}); it starts with bytes {start}"
+    return f"not a format keras_tone reads ({', '.join(FORMATS)})"
 
 
 def _stopped_reason(

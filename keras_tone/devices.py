@@ -126,8 +126,8 @@ def native_bfloat16() -> bool:
     True with a visible GPU of compute capability 8.0 or newer (Ampere and
     later), or a CPU that reports AVX512-BF16 or AMX-BF16 (read from
     `/proc/cpuinfo` on Linux); False otherwise. On a CPU without them,
-    TensorFlow emulates bfloat16 and a ToneNet training step was measured 8x
-    slower than in float32 (`benchmarks/bench_training.py` measures both).
+    TensorFlow emulates bfloat16, far slower than float32
+    (`benchmarks/bench_training.py` measures both; its README has the figures).
 
     Example:
         >>> from keras_tone.devices import native_bfloat16

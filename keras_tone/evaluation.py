@@ -5,14 +5,18 @@ manifests, per speaker, per sex and overall. Clips that cannot be decoded
 are left out and listed in the report with the reason, so one broken file
 does not stop an evaluation.
 
+The clips run through `keras_tone.runner.Runner`, as in
+`keras_tone.predict_files`: a clip gets the same probabilities from
+`evaluate` as from `keras-tone predict`.
+
 Word manifests (`path,hanzi,pinyin,surface,speaker,sex`, told apart by their
 header) are scored syllable by syllable against their surface tones: each
 recording is cut into the syllables of its pinyin, and each syllable is
 classified with the other syllables of its word as its context
-(`classify_syllables`), as `keras_tone.score` does for one word. The report
-adds accuracy per position in the word, on the syllables whose surface tone
-differs from the citation tone (tone sandhi), and on whole words
-(`word_evaluation_report`).
+(`keras_tone.runner.Runner.classify(..., groups=word)`), as
+`keras_tone.score` does for one word. The report adds accuracy per position
+in the word, on the syllables whose surface tone differs from the citation
+tone (tone sandhi), and on whole words (`word_evaluation_report`).
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ import numpy as np
 
 from keras_tone import labels
 from keras_tone._keras import keras
-from keras_tone.audio import pad_batch
-from keras_tone.context import leave_one_out, pitch_histograms
-from keras_tone.tonenet import WeightsHandle, load_model, model_sample_rate
+from keras_tone.gate import refusals
+from keras_tone.runner import BATCH_SIZE, ClipFeatures, Runner, leave_one_out
+from keras_tone.tonenet import WeightsHandle, load_model
 
 if TYPE_CHECKING:
     from keras_tone.words import WordCorpus
@@ -74,97 +78,6 @@ def metrics_from_confusion(confusion: np.ndarray, classes: int) -> dict:
     }
 
 
-def predict_corpus(
-    model: keras.Model,
-    corpus: Any,
-    *,
-    contexts: np.ndarray | None = None,
-    batch_size: int = 64,
-) -> np.ndarray:
-    """Class probabilities of every clip of a corpus, through the waveform model.
-
-    Clips are batched by length, so little padding goes through the model.
-    With `contexts` (`[clips, candidates]`), `model` takes the speaker
-    context as its second input (`ToneNet(..., speaker_context=True)`).
-    """
-    return predict_clips(model, corpus.waveforms, contexts=contexts, batch_size=batch_size)
-
-
-def predict_clips(
-    model: keras.Model,
-    waveforms: Sequence[np.ndarray],
-    *,
-    contexts: np.ndarray | None = None,
-    batch_size: int = 64,
-) -> np.ndarray:
-    """Class probabilities `[clips, classes]` of 1-D float32 waveforms at the model's rate.
-
-    Clips are batched by length, so little padding goes through the model.
-    With `contexts` (`[clips, candidates]`), `model` takes the speaker
-    context as its second input.
-
-    Example:
-        >>> import numpy as np
-        >>> from keras_tone import ToneNet
-        >>> from keras_tone.evaluation import predict_clips
-        >>> clips = [np.random.default_rng(n).normal(0, 0.1, n).astype("float32")
-        ...          for n in (4000, 8000, 6000)]
-        >>> predict_clips(ToneNet(weights=None), clips).shape
-        (3, 4)
-    """
-    order = np.argsort([len(w) for w in waveforms], kind="stable")
-    probs = np.zeros((len(waveforms), int(model.output_shape[-1])), np.float32)
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
-        batch, _ = pad_batch([waveforms[i] for i in index])
-        inputs = batch if contexts is None else [batch, contexts[index]]
-        probs[index] = np.asarray(model(inputs, training=False))
-    return probs
-
-
-def classify_syllables(
-    model: keras.Model,
-    clips: Sequence[np.ndarray],
-    groups: Sequence[Any] | np.ndarray,
-    *,
-    extra_context: np.ndarray | None = None,
-    batch_size: int = 64,
-) -> np.ndarray:
-    """Class probabilities of syllables, each with the other syllables of its group as context.
-
-    The context of a syllable is the sum of the pitch histograms of the
-    other syllables with the same group (`keras_tone.context.leave_one_out`):
-    group by word, and the model hears where a syllable lies in the pitch
-    range of its word; group by speaker, and of all the speaker's words.
-
-    Args:
-        model: a waveform ToneNet with the `"speaker_context"` input
-            (`keras_tone.load_model(handle, speaker_context=True)`).
-        clips: 1-D float32 syllable waveforms at the model's rate.
-        groups: one label per clip (a word index, a speaker name).
-        extra_context: added to every context: `[P]`, or `[clips, P]`
-            (e.g. `keras_tone.speaker_context` of other recordings).
-        batch_size: clips per forward pass.
-
-    Returns:
-        float32 `[clips, classes]`.
-
-    Example:
-        >>> import numpy as np
-        >>> from keras_tone import ToneNet
-        >>> from keras_tone.evaluation import classify_syllables
-        >>> clips = [np.random.default_rng(n).normal(0, 0.1, 4000).astype("float32")
-        ...          for n in range(3)]
-        >>> model = ToneNet(weights=None, speaker_context=True)
-        >>> classify_syllables(model, clips, groups=[0, 0, 1]).shape
-        (3, 4)
-    """
-    contexts = leave_one_out(pitch_histograms(clips, model=model, batch_size=batch_size), groups)
-    if extra_context is not None:
-        contexts = contexts + np.asarray(extra_context, np.float32)
-    return predict_clips(model, clips, contexts=contexts, batch_size=batch_size)
-
-
 def sampled_contexts(
     histograms: np.ndarray, speakers: np.ndarray, size: int | None, *, seed: int = 0
 ) -> np.ndarray:
@@ -197,16 +110,19 @@ def evaluate(
     weights: WeightsHandle | keras.Model,
     manifests: str | os.PathLike | Iterable[str | os.PathLike],
     *,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     cache_dir: str | os.PathLike | None = None,
     speaker_context: bool = False,
+    allow_outside_paths: bool = False,
 ) -> dict:
     """Accuracy, per-tone precision/recall and confusion matrix, per speaker and overall.
 
     Args:
         weights: anything `keras_tone.load_model` accepts: a preset name, an
-            `hf://` handle, a preset folder, a `.weights.h5` file, or a
-            waveform ToneNet `keras.Model`.
+            `hf://` handle, a preset folder, a `.weights.h5` file; or a
+            waveform ToneNet `keras.Model`, with or without the speaker
+            context input (without `speaker_context`, a model with that input
+            gets a context of zeros: the model alone).
         manifests: manifest CSV(s) of the clips to classify. A 4-class model
             is evaluated on tones 1-4 only; a 5-class model on all five.
         batch_size: clips per forward pass.
@@ -214,6 +130,12 @@ def evaluate(
         speaker_context: give each clip the speaker context of the other
             clips of its speaker (the manifests' `speaker` column); the model
             must have been trained for it (every keras_tone 0.2 preset is).
+        allow_outside_paths: accept audio paths outside each manifest's
+            folder (`keras_tone.datasets.read_manifest`).
+
+    Clips without enough voiced speech for a tone (`keras_tone.gate`:
+    silence, noise, a test tone, a fragment) are not scored: they are listed
+    in `"refused"` with the reason, apart from the clips that cannot be read.
 
     Word manifests (`keras_tone.words`; all the manifests must be of one
     kind) are scored per syllable against their `surface` tones. Each
@@ -227,12 +149,14 @@ def evaluate(
     Returns:
         `{"kind": "evaluate", "classes", "class_names", "overall": metrics,
         "per_speaker": {speaker: metrics}, "per_sex": {sex: metrics},
-        "unreadable": [{"path", "reason"}, ...]}`; each metrics dict is what
-        `metrics` returns. The unreadable clips are not scored. For word
-        manifests, the metrics count syllables, and the report adds
-        `"per_position"`, `"sandhi"`, `"words"` and `"neutral_not_scored"`
+        "unreadable": [{"path", "reason"}, ...], "refused": [{"path",
+        "reason"}, ...]}`; each metrics dict is what `metrics` returns. The
+        unreadable and refused clips are not scored. For word manifests, the
+        metrics count syllables, and the report adds `"per_position"`,
+        `"sandhi"`, `"words"` and `"neutral_not_scored"`
         (`word_evaluation_report`); a recording that cannot be decoded or cut
-        into its syllables is listed in `"unreadable"`.
+        into its syllables is listed in `"unreadable"`, one whose syllables
+        together hold too little voiced speech in `"refused"`.
 
     Raises:
         ValueError: no clip of the manifests can be scored, or the manifests
@@ -241,44 +165,117 @@ def evaluate(
     from keras_tone.datasets import load_corpus
 
     manifests = as_list(manifests)
-    if manifests_are_words(manifests):
+    words = manifests_are_words(manifests)
+    if isinstance(weights, keras.Model):
+        model = weights
+    else:
+        model = load_model(weights, speaker_context=speaker_context or words)
+    runner = Runner(model, batch_size=batch_size)
+    if words:
         return _evaluate_words(
-            load_model(weights, speaker_context=True),
+            runner,
             manifests,
-            batch_size=batch_size,
             cache_dir=cache_dir,
             speaker_context=speaker_context,
+            allow_outside_paths=allow_outside_paths,
         )
-    model = load_model(weights, speaker_context=speaker_context)
-    classes = int(model.output_shape[-1])
+    classes = len(runner.class_names)
     corpus = load_corpus(
         manifests,
         classes=classes,
-        sample_rate=model_sample_rate(model),
+        sample_rate=runner.sample_rate,
         cache_dir=cache_dir,
         progress=False,
+        allow_outside_paths=allow_outside_paths,
     )
-    if len(corpus) == 0:
-        raise ValueError(
-            "The manifests hold no clips that can be scored"
-            + (f" ({len(corpus.unreadable)} could not be read)." if corpus.unreadable else ".")
-        )
-    contexts = None
-    if speaker_context:
-        histograms = pitch_histograms(corpus.waveforms, model=model)
-        contexts = leave_one_out(histograms, corpus.speakers)
-    probs = predict_corpus(model, corpus, contexts=contexts, batch_size=batch_size)
-    report = evaluation_report(corpus, probs.argmax(axis=1), classes)
+    features, finite, voiced = _front_end(runner, corpus.waveforms)
+    seconds = [clip.size / corpus.sample_rate for clip in corpus.waveforms]
+    reasons = refusals(voiced, seconds)
+    refused = [
+        {"path": str(path), "reason": reason}
+        for path, reason in zip(corpus.paths, reasons, strict=True)
+        if reason is not None
+    ]
+    scored = np.array([reason is None for reason in reasons], bool)
+    corpus, features = corpus.select(scored), features.select(scored[finite])
+    _check_scorable(
+        len(corpus),
+        "clips",
+        {
+            "could not be read": corpus.unreadable,
+            "got no tone": [(row["path"], row["reason"]) for row in refused],
+        },
+    )
+    probs = runner.classify(features, groups=corpus.speakers if speaker_context else None)
+    report = evaluation_report(corpus, probs.argmax(axis=1), classes, names=runner.class_names)
+    report["refused"] = refused
     report["speaker_context"] = speaker_context
     return report
 
 
-def evaluation_report(corpus: Any, predicted: np.ndarray, classes: int) -> dict:
-    """The report of `evaluate` for a corpus and the predicted class of each clip."""
+def _front_end(
+    runner: Runner, clips: Sequence[np.ndarray]
+) -> tuple[ClipFeatures, np.ndarray, np.ndarray]:
+    """`(features, finite, voiced seconds)`: the runner's front-end pass over the finite clips.
+
+    `features` are those of the clips without NaN or Inf samples (`finite`
+    marks them); `voiced seconds` are every clip's, NaN for the others, which
+    the gate refuses (`keras_tone.gate.refusal`) instead of stopping the
+    evaluation.
+    """
+    finite = np.array([bool(np.isfinite(clip).all()) for clip in clips], bool)
+    features = runner.features([clip for clip, ok in zip(clips, finite, strict=True) if ok])
+    voiced = np.full(len(clips), np.nan, np.float32)
+    voiced[finite] = features.voiced_seconds
+    return features, finite, voiced
+
+
+def _word_refusals(corpus: WordCorpus, voiced_seconds: np.ndarray) -> dict[int, str]:
+    """`{word index: reason}` of the recordings whose syllables hold too little voiced speech.
+
+    A recording's voiced seconds and length are those of its syllables,
+    summed (`voiced_seconds`: each syllable's, from the runner's pass).
+    """
+    syllables = corpus.syllables
+    words = np.unique(corpus.word)
+    lengths = np.array([clip.size for clip in syllables.waveforms], np.float64)
+    voiced = np.bincount(corpus.word, weights=voiced_seconds, minlength=len(corpus.words))[words]
+    seconds = np.bincount(corpus.word, weights=lengths, minlength=len(corpus.words))[words]
+    reasons = refusals(voiced, seconds / syllables.sample_rate)
+    return {int(w): reason for w, reason in zip(words, reasons, strict=True) if reason is not None}
+
+
+def _check_scorable(scorable: int, what: str, left_out: dict[str, list[tuple[str, str]]]) -> None:
+    """`ValueError` when nothing is left to score: how many were left out, why, and one example.
+
+    `left_out` maps why (`"could not be read"`) to the `(path, reason)` of each row.
+    """
+    if scorable:
+        return
+    reasons = [
+        f"{len(rows)} {why}: {os.path.basename(rows[0][0])}: {rows[0][1]}"
+        + (f" and {len(rows) - 1} more" if len(rows) > 1 else "")
+        for why, rows in left_out.items()
+        if rows
+    ]
+    raise ValueError(
+        f"The manifests hold no {what} that can be scored"
+        + (f" ({'; '.join(reasons)})." if reasons else ".")
+    )
+
+
+def evaluation_report(
+    corpus: Any, predicted: np.ndarray, classes: int, *, names: Sequence[str] | None = None
+) -> dict:
+    """The report of `evaluate` for a corpus and the predicted class of each clip.
+
+    `names` are the model's class names (its config's); `None` for the
+    defaults of `keras_tone.labels.class_names(classes)`.
+    """
     report: dict[str, Any] = {
         "kind": "evaluate",
         "classes": classes,
-        "class_names": labels.class_names(classes),
+        "class_names": labels.class_names(classes) if names is None else list(names),
         "overall": metrics(corpus.labels, predicted, classes),
         "per_speaker": {},
         "per_sex": {},
@@ -316,33 +313,56 @@ def manifests_are_words(manifests: str | os.PathLike | Iterable[str | os.PathLik
 
 
 def _evaluate_words(
-    model: keras.Model,
+    runner: Runner,
     manifests: list[str],
     *,
-    batch_size: int,
     cache_dir: str | os.PathLike | None,
     speaker_context: bool,
+    allow_outside_paths: bool,
 ) -> dict:
-    """`evaluate` on word manifests."""
+    """`evaluate` on word manifests; a recording the gate refuses is left out."""
     from keras_tone.words import load_word_corpus
 
     corpus = load_word_corpus(
-        manifests, sample_rate=model_sample_rate(model), cache_dir=cache_dir, progress=False
+        manifests,
+        sample_rate=runner.sample_rate,
+        cache_dir=cache_dir,
+        progress=False,
+        allow_outside_paths=allow_outside_paths,
     )
-    if len(corpus) == 0:
-        unreadable = corpus.syllables.unreadable
-        raise ValueError(
-            "The word manifests hold no recordings that can be scored"
-            + (f" ({len(unreadable)} could not be read or cut)." if unreadable else ".")
-        )
+    features, finite, voiced = _front_end(runner, corpus.syllables.waveforms)
+    refused = _word_refusals(corpus, voiced)
+    refused_rows = [
+        {"path": str(corpus.words[word].path), "reason": refused[word]} for word in sorted(refused)
+    ]
+    if refused:  # a word with a syllable that is not finite is refused: it is not in `features`
+        scored = ~np.isin(corpus.word, sorted(refused))
+        corpus, features = corpus.select(scored), features.select(scored[finite])
+    _check_scorable(
+        len(corpus),
+        "recordings",
+        {
+            "could not be read or cut": corpus.syllables.unreadable,
+            "got no tone": [(row["path"], row["reason"]) for row in refused_rows],
+        },
+    )
     groups = corpus.syllables.speakers if speaker_context else corpus.word
-    probs = classify_syllables(model, corpus.syllables.waveforms, groups, batch_size=batch_size)
-    report = word_evaluation_report(corpus, probs.argmax(axis=1), int(model.output_shape[-1]))
+    probs = runner.classify(features, groups=groups)
+    report = word_evaluation_report(
+        corpus, probs.argmax(axis=1), len(runner.class_names), names=runner.class_names
+    )
+    report["refused"] = refused_rows
     report["speaker_context"] = speaker_context
     return report
 
 
-def word_evaluation_report(corpus: WordCorpus, predicted: np.ndarray, classes: int) -> dict:
+def word_evaluation_report(
+    corpus: WordCorpus,
+    predicted: np.ndarray,
+    classes: int,
+    *,
+    names: Sequence[str] | None = None,
+) -> dict:
     """The report of `evaluate` on word manifests, from the predicted class of each syllable.
 
     Args:
@@ -350,6 +370,7 @@ def word_evaluation_report(corpus: WordCorpus, predicted: np.ndarray, classes: i
         predicted: the predicted class index of each syllable (tone - 1).
         classes: the model's classes; with 4, the syllables whose surface tone
             is neutral are not scored, nor the words that hold one.
+        names: the model's class names, as in `evaluation_report`.
 
     Returns:
         `evaluation_report` of the scored syllables (labels: the surface
@@ -374,7 +395,7 @@ def word_evaluation_report(corpus: WordCorpus, predicted: np.ndarray, classes: i
     syllables = corpus.syllables
     predicted = np.asarray(predicted)
     scored = syllables.tones <= classes
-    report = evaluation_report(syllables.select(scored), predicted[scored], classes)
+    report = evaluation_report(syllables.select(scored), predicted[scored], classes, names=names)
     labels = syllables.labels
 
     def group_metrics(mask: np.ndarray) -> dict:
@@ -425,14 +446,11 @@ def as_list(manifests: str | os.PathLike | Iterable[str | os.PathLike]) -> list[
 
 __all__ = [
     "CONTEXT_SIZES",
-    "classify_syllables",
     "evaluate",
     "evaluation_report",
     "manifests_are_words",
     "metrics",
     "metrics_from_confusion",
-    "predict_clips",
-    "predict_corpus",
     "sampled_contexts",
     "word_evaluation_report",
 ]

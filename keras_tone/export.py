@@ -51,6 +51,7 @@ import logging
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,8 @@ def run_artefact(
 
     `inputs` is one array, or a dict `{input name: array}` for a model of
     several inputs (e.g. `{"waveform": ..., "speaker_context": ...}`). A small
-    convenience for checks and benchmarks; production code would keep the
-    loaded model (or interpreter, or session) and call it many times.
+    convenience for checks and benchmarks: it loads the artefact on every
+    call; `load_artefact` loads it once.
 
     Example:
         >>> import tempfile, numpy as np
@@ -153,12 +154,47 @@ def run_artefact(
         >>> run_artefact(path, "tflite", np.zeros((3, 8000), "float32")).shape
         (3, 4)
     """
+    return load_artefact(path, format)(inputs)
+
+
+def load_artefact(
+    path: str | os.PathLike, format: str
+) -> Callable[[np.ndarray | dict[str, np.ndarray]], np.ndarray]:
+    """Load an exported artefact with its own runtime; return a function that runs it.
+
+    The function takes what `run_artefact` takes (one float32 batch, or a
+    dict of them by input name), of any batch size and clip length the
+    artefact accepts, and returns its output as numpy.
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> import keras_tone
+        >>> from keras_tone.export import export, load_artefact
+        >>> path = export(keras_tone.ToneNet(weights=None),
+        ...               tempfile.mkdtemp() + "/m.tflite", format="tflite")
+        >>> run = load_artefact(path, "tflite")
+        >>> run(np.zeros((3, 8000), "float32")).shape, run(np.zeros((1, 500), "float32")).shape
+        ((3, 4), (1, 4))
+    """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}. Received: format={format!r}")
-    named = inputs if isinstance(inputs, dict) else {None: inputs}
-    arrays = {name: np.ascontiguousarray(x, dtype="float32") for name, x in named.items()}
     if format == "saved_model":
-        loaded = tf.saved_model.load(str(path))  # keep it alive while serve() runs
+        return _saved_model_runner(tf.saved_model.load(str(path)))
+    if format == "tflite":
+        return _tflite_runner(_tflite_interpreter(path))
+    ort = _import_onnx_tools()[2]
+    return _onnx_runner(ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]))
+
+
+def _arrays(inputs: np.ndarray | dict[str, np.ndarray]) -> dict[str | None, np.ndarray]:
+    """`{input name or None: contiguous float32 array}`."""
+    named = inputs if isinstance(inputs, dict) else {None: inputs}
+    return {name: np.ascontiguousarray(x, dtype="float32") for name, x in named.items()}
+
+
+def _saved_model_runner(loaded: Any) -> Callable[..., np.ndarray]:
+    def run(inputs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+        arrays = _arrays(inputs)
         if None in arrays:
             return loaded.serve(arrays[None]).numpy()
         signature = loaded.signatures["serve"]  # keyword arguments named after the inputs
@@ -166,9 +202,13 @@ def run_artefact(
         feeds = _match(names, arrays, lambda name: name)
         (output,) = signature(**{name: tf.constant(array) for name, array in feeds}).values()
         return output.numpy()
-    if format == "tflite":
-        interpreter = _tflite_interpreter(path)
-        details = _match(interpreter.get_input_details(), arrays, lambda d: d["name"])
+
+    return run
+
+
+def _tflite_runner(interpreter: Any) -> Callable[..., np.ndarray]:
+    def run(inputs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+        details = _match(interpreter.get_input_details(), _arrays(inputs), lambda d: d["name"])
         for detail, array in details:
             if tuple(detail["shape"]) != array.shape:
                 interpreter.resize_tensor_input(detail["index"], array.shape)
@@ -177,10 +217,16 @@ def run_artefact(
             interpreter.set_tensor(detail["index"], array)
         interpreter.invoke()
         return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-    ort = _import_onnx_tools()[2]
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = _match(session.get_inputs(), arrays, lambda node: node.name)
-    return session.run(None, {node.name: array for node, array in feeds})[0]
+
+    return run
+
+
+def _onnx_runner(session: Any) -> Callable[..., np.ndarray]:
+    def run(inputs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+        feeds = _match(session.get_inputs(), _arrays(inputs), lambda node: node.name)
+        return session.run(None, {node.name: array for node, array in feeds})[0]
+
+    return run
 
 
 def _match(nodes: list, arrays: dict, name_of: Any) -> list[tuple[Any, np.ndarray]]:
@@ -431,4 +477,4 @@ def _tflite_interpreter(path: str | os.PathLike) -> Any:
         return tf.lite.Interpreter(model_path=str(path))
 
 
-__all__ = ["FORMATS", "export", "run_artefact"]
+__all__ = ["FORMATS", "export", "load_artefact", "run_artefact"]

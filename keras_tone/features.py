@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from keras_tone import conditions
-from keras_tone.audio import pad_batch
 from keras_tone.conditions import Condition
 from keras_tone.config import ToneNetConfig
 from keras_tone.recipe import Recipe
@@ -152,9 +151,8 @@ def _resample(x: np.ndarray, semitones: float) -> np.ndarray:
 class FeatureExtractor:
     """ToneNet's front end as a batch function: waveforms -> (log-mel, salience) images.
 
-    The `FrontEnd` of `config` in one `tf.function` over padded batches, each
-    clip filtered as if alone (the lengths are passed). Clips are batched by
-    length, so little work goes into padding.
+    The front-end pass of `keras_tone.runner.Runner` for the `FrontEnd`
+    of `config` (a clip's images do not depend on its batch).
 
     Example:
         >>> import numpy as np
@@ -167,33 +165,16 @@ class FeatureExtractor:
     """
 
     def __init__(self, config: ToneNetConfig) -> None:
-        import tensorflow as tf
-
-        from keras_tone.frontend import FrontEnd
-
-        front_end = FrontEnd(config)
-        self.shapes = (config.feature_shape(), config.pitch_shape())
-        self._fn = tf.function(
-            lambda x, lengths: front_end(x, lengths=lengths),
-            input_signature=[
-                tf.TensorSpec([None, None], tf.float32),
-                tf.TensorSpec([None], tf.int32),
-            ],
-            reduce_retracing=True,
-        )
+        self.config = config
 
     def __call__(
         self, waveforms: Sequence[np.ndarray], batch_size: int = 128
     ) -> tuple[np.ndarray, np.ndarray]:
         """`(log_mel [n, frames, n_mels], salience [n, frames, candidates])`, float32."""
-        order = np.argsort([len(w) for w in waveforms], kind="stable")
-        outs = [np.zeros((len(waveforms), *shape), np.float32) for shape in self.shapes]
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            batch, lengths = pad_batch([waveforms[i] for i in index])
-            for out, image in zip(outs, self._fn(batch, lengths), strict=True):
-                out[index] = image.numpy()
-        return outs[0], outs[1]
+        from keras_tone.runner import Runner
+
+        features = Runner(self.config, batch_size=batch_size).features(waveforms)
+        return features.log_mel, features.salience
 
 
 def make_features(

@@ -16,7 +16,15 @@ import tensorflow as tf
 
 from keras_tone._keras import keras
 from keras_tone.config import ToneNetConfig
-from keras_tone.layers import HighPass, LogMelSpectrogram, PitchSalience, SyllableNormalization
+from keras_tone.layers import (
+    HighPass,
+    LogMelSpectrogram,
+    PitchSalience,
+    PowerSpectrogram,
+    SyllableNormalization,
+    check_waveforms,
+    clip_lengths,
+)
 
 
 @keras.utils.register_keras_serializable(package="keras_tone")
@@ -29,12 +37,21 @@ class FrontEnd(keras.layers.Layer):
     syllable and normalises its loudness; `log_mel`
     (`keras_tone.layers.LogMelSpectrogram`) and `pitch`
     (`keras_tone.layers.PitchSalience`) turn it into two images over the same
-    frames. Both images span `config.front_end.syllable.duration`: a syllable
-    that long or shorter keeps its frames (silence after it), a longer one (up
-    to `max_duration`) has its frames resampled in time to fit, so the image
-    shows the whole syllable. The settings come from `config.front_end` and
+    frames, from one power spectrum (`spectrum`, a
+    `keras_tone.layers.PowerSpectrogram` over the bins either reads): each
+    image is what its layer gives alone. Both images span
+    `config.front_end.syllable.duration`: a syllable that long or shorter
+    keeps its frames (silence after it), a longer one (up to `max_duration`)
+    has its frames resampled in time to fit, so the image shows the whole
+    syllable. The settings come from `config.front_end` and
     `config.sample_rate`; the layer computes in float32, also under a
     mixed-precision policy.
+
+    A clip ends with its last non-zero sample (`keras_tone.layers.clip_lengths`):
+    the high-pass's ringing past that end is zeroed and the syllable stops
+    there at the latest, so trailing zeros, a batch's padding or digital
+    silence at the end of a recording, change nothing. A clip gives the same
+    images alone and in any zero-padded batch.
 
     Args:
         config: the `ToneNetConfig` to build from (default `ToneNetConfig()`).
@@ -42,10 +59,6 @@ class FrontEnd(keras.layers.Layer):
     Call arguments:
         waveforms: `[batch, samples]` mono float waveforms at
             `config.sample_rate`, zero-padded at the end.
-        lengths: optional `[batch]` int32 lengths of the clips before padding.
-            With them each clip is filtered as if alone (the high-pass's ringing
-            past a clip's end is zeroed); `ToneNet` does without, training
-            passes them.
 
     Returns:
         `(log_mel, salience)`: `[batch, frames, n_mels]` (`config.feature_shape()`)
@@ -82,28 +95,36 @@ class FrontEnd(keras.layers.Layer):
             **pitch,
             name="pitch",
         )
+        self.spectrum = PowerSpectrogram.covering([self.log_mel, self.pitch], name="spectrum")
 
     def build(self, input_shape: tuple) -> None:
-        for layer in (self.highpass, self.syllable, self.log_mel, self.pitch):
+        for layer in (self.highpass, self.syllable, self.log_mel, self.pitch, self.spectrum):
             layer.build(input_shape)
 
-    def normalize(self, waveforms: Any, lengths: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+    def normalize(self, waveforms: Any) -> tuple[tf.Tensor, tf.Tensor]:
         """`(syllables, lengths)`: the normalised syllables the images are made of.
 
         `syllables` is `[batch, samples]`, at least `duration` and at most
         `max_duration` long; `lengths` counts each syllable's samples.
         """
-        x = self.highpass(waveforms)
-        if lengths is not None:
-            x = x * tf.sequence_mask(lengths, tf.shape(x)[-1], dtype=x.dtype)
-        return self.syllable.segment(x)
+        x = check_waveforms(
+            waveforms, layer_name=type(self).__name__, expected_rate=self.sample_rate
+        )
+        if x.shape.rank == 1:
+            x = tf.expand_dims(x, 0)
+        ends = clip_lengths(x)
+        x = self.highpass(x) * tf.sequence_mask(ends, tf.shape(x)[1], dtype=x.dtype)
+        return self.syllable.segment(x, ends)
 
-    def call(self, waveforms: Any, lengths: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
-        syllables, lengths = self.normalize(waveforms, lengths)
+    def call(self, waveforms: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        syllables, lengths = self.normalize(waveforms)
         frames = 1 + lengths // self.log_mel.hop_length
-        log_mel = fit_frames(self.log_mel(syllables), frames, self.frames)
-        salience = fit_frames(self.pitch(syllables), frames, self.frames)
-        return log_mel, salience
+        power = self.spectrum(syllables)
+        images = [
+            layer.from_power(self.spectrum.select(power, layer))
+            for layer in (self.log_mel, self.pitch)
+        ]
+        return tuple(fit_frames(image, frames, self.frames) for image in images)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         batch = tuple(input_shape)[:-1]

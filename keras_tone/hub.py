@@ -21,6 +21,7 @@ from typing import Any
 
 from keras_tone._version import __version__
 from keras_tone.presets import (
+    CONFIG_NAME,
     WEIGHTS_NAME,
     WeightsChecksumError,
     check_repo_id,
@@ -28,8 +29,6 @@ from keras_tone.presets import (
     is_commit,
     is_sha256,
 )
-
-CONFIG_NAME = "config.json"
 
 #: Revisions in `hf://owner/repo@revision`: a commit, branch or tag (`refs/pr/1`).
 _REVISION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_./-]{0,198}[A-Za-z0-9])?")

@@ -6,22 +6,15 @@ one `FileResult` per path, in the order given, with the reason for each file
 that could not be classified instead of an exception.
 
 `predict_files` decodes files on a thread pool (`keras_tone.decoding`) while
-the model classifies the ones already decoded, so that decoding and
-inference share the cores; batches clips of similar length (after cutting
-leading and trailing digital silence), so that the front end does not run
-over seconds of zero padding; and checks each file once. Each result also
-says how much voiced speech the clip holds (`keras_tone.layers.VoicedSpeech`,
-computed in the same graph call): a clip without any gets probabilities, but
-`FileResult.top` gives no tone for it. With `speakers=`, each clip is
-classified with the speaker context of the other clips of its speaker
-(`keras_tone.context`).
-
-Cutting digital silence and batching by length change no prediction: zeros
-added after a clip leave ToneNet's output unchanged once the clip ends with
-`(taps - 1) / 2 + frame_length` zeros (the high-pass's reach and one
-silence-detection frame), so every clip is given at least that many; and a
-leading cut is a multiple of the front end's hops that keeps the high-pass's
-reach of zeros, so the silence detection sees the same frames, shifted.
+`keras_tone.runner.Runner` classifies the ones already decoded, so that
+decoding and inference share the cores; it batches clips of similar length
+(after cutting digital silence, `Runner.trim`) and checks each file once.
+Each result also says how much voiced speech the clip holds
+(`keras_tone.layers.VoicedSpeech`, computed in the same pass): a clip
+without enough for a tone (`keras_tone.gate`) gets probabilities, but
+`FileResult.top` gives no tone for it and `FileResult.refusal` says why.
+With `speakers=`, each clip is classified with the speaker context of the
+other clips of its speaker, from the same front-end pass.
 
 Example:
     >>> import numpy as np, soundfile as sf, tempfile, os
@@ -43,7 +36,6 @@ from __future__ import annotations
 import collections
 import math
 import os
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,22 +45,15 @@ from typing import Any
 import numpy as np
 
 from keras_tone import labels
-from keras_tone.layers import VoicedSpeech
-from keras_tone.tonenet import model_sample_rate
+from keras_tone.gate import refusal
+from keras_tone.runner import BATCH_SIZE, Runner
 
 #: File name endings that `find_audio_files` picks up when it walks a folder.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
-#: A clip holds voiced speech when `VoicedSpeech` finds at least this much:
-#: two consecutive 16 ms frames with the same pitch.
-MIN_VOICED_SECONDS = 0.03
-
 #: Clips are batched with others whose length (after cutting digital
 #: silence) falls in the same band of this many seconds.
 BUCKET_SECONDS = 0.25
-
-#: The name of ToneNet's second input (`ToneNet(speaker_context=True)`).
-CONTEXT_INPUT = "speaker_context"
 
 
 @dataclass(frozen=True)
@@ -83,27 +68,39 @@ class FileResult:
             (`keras_tone.layers.VoicedSpeech`), or None with an error.
         error: why the file could not be classified, without the path, e.g.
             `"empty file (0 bytes)"`; None when it was.
+        seconds: the clip's length in seconds, or None with an error.
+        class_names: the model's class names (its config's), which `top`
+            reports; None for the default names of `len(probabilities)` classes.
     """
 
     path: str
     probabilities: np.ndarray | None = None
     voiced_seconds: float | None = None
     error: str | None = None
+    seconds: float | None = None
+    class_names: tuple[str, ...] | None = None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why a clip that was read gets no tone (`keras_tone.gate.refusal`), else None."""
+        return None if self.error is not None else refusal(self.voiced_seconds, self.seconds)
 
     @property
     def voiced(self) -> bool:
-        """Whether the clip holds voiced speech (at least `MIN_VOICED_SECONDS`)."""
-        return self.voiced_seconds is not None and self.voiced_seconds >= MIN_VOICED_SECONDS
+        """Whether the clip holds enough voiced speech for a tone (`keras_tone.gate`)."""
+        return self.error is None and self.refusal is None
 
     def top(self, k: int = 1) -> list[tuple[int, str, float]]:
         """The `k` most probable tones as `(tone, name, probability)`, best first.
 
-        Empty when the file failed or holds no voiced speech: probabilities of
-        a clip without a voice are not an answer.
+        Empty when the file failed or holds too little voiced speech
+        (`refusal` says why): probabilities of a clip without a voice are not
+        an answer.
         """
         if self.probabilities is None or not self.voiced:
             return []
-        return labels.decode_predictions(self.probabilities[None], top=k)[0]
+        names = self.class_names
+        return labels.decode_predictions(self.probabilities[None], top=k, names=names)[0]
 
 
 def find_audio_files(
@@ -126,11 +123,9 @@ def find_audio_files(
     for text in map(os.fspath, paths):
         path = Path(text)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-            )
+            found = _audio_files_in(path)
             if not found:
-                problems.append((text, f"no {'/'.join(AUDIO_SUFFIXES)} files in this folder"))
+                problems.append((text, _NO_AUDIO_IN_FOLDER))
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -139,12 +134,42 @@ def find_audio_files(
     return files, problems
 
 
+#: Why a folder gives no file to classify.
+_NO_AUDIO_IN_FOLDER = f"no {'/'.join(AUDIO_SUFFIXES)} files in this folder"
+
+
+def _audio_files_in(folder: Path) -> list[Path]:
+    """The `AUDIO_SUFFIXES` files under `folder`, recursively, in sorted order."""
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+    )
+
+
+def _expand_folders(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+) -> tuple[list[str], list[int]]:
+    """`(files, origin)`: each folder replaced by its audio files (an empty one kept).
+
+    `origin[i]` is the index in `paths` that file `i` comes from.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files: list[str] = []
+    origin: list[int] = []
+    for index, text in enumerate(map(os.fspath, paths)):
+        found = _audio_files_in(Path(text)) if os.path.isdir(text) else []
+        expanded = [os.fspath(p) for p in found] or [text]
+        files.extend(expanded)
+        origin.extend([index] * len(expanded))
+    return files, origin
+
+
 def predict_files(
     model: Any,
-    paths: Iterable[str | os.PathLike],
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
     *,
     speakers: Sequence[Any] | None = None,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     workers: int | None = None,
     progress: bool | Callable[[int, int], object] = False,
 ) -> list[FileResult]:
@@ -153,33 +178,36 @@ def predict_files(
     Args:
         model: a ToneNet that takes waveforms (`include_preprocessing=True`,
             the default; `keras_tone.load_model`), with or without the
-            speaker-context input, or any Keras model with a
-            `[batch, samples]` waveform input whose layers name their
-            `sample_rate`.
-        paths: audio files (WAV, FLAC, OGG, MP3).
+            speaker-context input.
+        paths: audio files (WAV, FLAC, OGG, MP3) and folders, or one of
+            them; a folder stands for its audio files (`AUDIO_SUFFIXES`,
+            recursively, in sorted order).
         speakers: `None`, or the speaker of each path (any hashable labels,
-            `len(paths)` of them; `speakers_by_folder` makes them from the
-            folders). With speakers, each clip gets the speaker context of the
-            other clips of its speaker that could be decoded
-            (`keras_tone.context.pitch_histograms` and `leave_one_out`), which
-            needs a model with the `"speaker_context"` input
-            (`load_model(handle, speaker_context=True)`); every file is then
-            decoded before the first is classified. Without speakers such a
-            model gets a context of zeros, which is the model alone.
+            one per path; a folder's speaker is that of all its files;
+            `speakers_by_folder` makes them from the folders). With speakers,
+            each clip gets the speaker context of the other clips of its
+            speaker that could be decoded
+            (`Runner.predict(..., groups=speakers)`), which needs a model with
+            the `"speaker_context"` input (`load_model(handle,
+            speaker_context=True)`); every file is then decoded before the
+            first is classified. Without speakers such a model gets a context
+            of zeros, which is the model alone.
         batch_size: clips per model call.
         workers: decoding threads; `None` for the number of CPU cores.
         progress: `True` for a progress bar on stderr (tqdm), or a callable
             `progress(done, total)` called as files finish; counts files.
 
     Returns:
-        A list of `FileResult`, `len(paths)` long. A file that cannot be read
-        or classified gets `error` (the reason, without the path), never an
-        exception.
+        A list of `FileResult`, one per file in the order given (folders
+        expanded in place). A file that cannot be read or classified, or a
+        folder without audio files, gets `error` (the reason, without the
+        path), never an exception; a clip without enough voiced speech gets
+        `refusal`.
 
     Raises:
-        ValueError: `model` does not take waveforms; `speakers` is given for a
-            model without the speaker-context input, or is not one per path;
-            or `batch_size < 1`.
+        ValueError: `model` is not a waveform ToneNet; `speakers` is given for
+            a model without the speaker-context input, or is not one per
+            path; or `batch_size < 1`.
 
     Example:
         >>> import keras_tone
@@ -203,64 +231,54 @@ def predict_files(
         >>> tuple(r.probabilities.shape for r in results)
         ((4,), (4,), (4,))
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
-    paths = [os.fspath(p) for p in paths]
-    sample_rate, context_size = _check_model(model)
+    runner = Runner(model, batch_size=batch_size)
+    given = [os.fspath(paths)] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    paths, origin = _expand_folders(given)
     if speakers is not None:
         speakers = list(speakers)
-        if context_size is None:
+        if runner.context_size is None:
             raise ValueError(
                 "speakers= needs a model with the speaker_context input: build it with "
                 "keras_tone.load_model(handle, speaker_context=True) or "
                 "ToneNet(..., speaker_context=True). "
                 f"Received: model.input_shape={model.input_shape}"
             )
-        if len(speakers) != len(paths):
+        if len(speakers) != len(given):
             raise ValueError(
                 "speakers= needs one speaker per path. "
-                f"Received: {len(speakers)} speakers for {len(paths)} paths"
+                f"Received: {len(speakers)} speakers for {len(given)} paths"
             )
-    voicing, run = _graph(model, sample_rate, context_size)
-    trim = _Trim.for_model(model, voicing)
+        speakers = [speakers[index] for index in origin]
     results: list[FileResult | None] = [None] * len(paths)
+    lengths: list[float | None] = [None] * len(paths)  # seconds, before trimming
     report = _progress(progress, len(paths))
 
-    def classify(items: list[tuple[int, np.ndarray]], context: np.ndarray | None) -> None:
-        batch = np.zeros((len(items), max(w.size for _, w in items)), np.float32)
-        for row, (_, waveform) in zip(batch, items, strict=True):
-            row[: waveform.size] = waveform
-        inputs = [batch]
-        if context_size is not None:  # zeros: the model alone
-            rows = [index for index, _ in items]
-            zeros = np.zeros((len(items), context_size), np.float32)
-            inputs.append(zeros if context is None else context[rows])
-        probabilities, seconds = (t.numpy() for t in run(*inputs))
-        for (index, _), p, s in zip(items, probabilities, seconds, strict=True):
-            results[index] = FileResult(paths[index], p, float(s))
+    def classify(items: list[tuple[int, np.ndarray]], groups: list[str] | None = None) -> None:
+        out = runner.predict([waveform for _, waveform in items], groups=groups)
+        for (index, _), p, s in zip(items, out.probabilities, out.voiced_seconds, strict=True):
+            results[index] = FileResult(
+                paths[index], p, float(s), seconds=lengths[index], class_names=runner.class_names
+            )
         report(len(items))
 
     decoded: list[tuple[int, np.ndarray]] = []
-    batches = _Batches(round(BUCKET_SECONDS * sample_rate), batch_size)
+    batches = _Batches(round(BUCKET_SECONDS * runner.sample_rate), batch_size)
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        for index, waveform, error in _decode_ahead(
-            pool, paths, sample_rate, trim, ahead=4 * batch_size
+        for index, waveform, seconds, error in _decode_ahead(
+            pool, paths, runner, ahead=4 * batch_size
         ):
+            lengths[index] = seconds
             if error is not None:
                 results[index] = FileResult(paths[index], error=error)
                 report(1)
             elif speakers is not None:  # classified once every clip is decoded
                 decoded.append((index, waveform))
             elif (full := batches.add(index, waveform)) is not None:
-                classify(full, None)
-    context = None
-    if speakers is not None and decoded:
-        context = _leave_one_out_contexts(model, decoded, speakers, len(paths))
-        for index, waveform in decoded:
-            if (full := batches.add(index, waveform)) is not None:
-                classify(full, context)
-    for rest in batches.rest():
-        classify(rest, context)
+                classify(full)
+    if rest := batches.rest():
+        classify(rest)
+    if decoded:
+        classify(decoded, [str(speakers[index]) for index, _ in decoded])
     report(0, close=True)
     return [r for r in results if r is not None]
 
@@ -276,33 +294,6 @@ def speakers_by_folder(paths: Iterable[str | os.PathLike]) -> list[str]:
         ['a', 'a', 'b']
     """
     return [os.fspath(Path(p).parent) for p in paths]
-
-
-def _check_model(model: Any) -> tuple[int, int | None]:
-    """`(sample_rate, context size or None)` of a waveform model, or `ValueError`."""
-    shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
-    names = [tensor.name.split(":")[0] for tensor in model.inputs]
-    second = names[1:] == [CONTEXT_INPUT] and len(shapes[1]) == 2
-    if len(tuple(shapes[0])) != 2 or not (len(shapes) == 1 or second):
-        raise ValueError(
-            "predict_files needs a model that takes waveforms [batch, samples] (ToneNet with "
-            "include_preprocessing=True), with or without the speaker_context input. "
-            f"Received: model.input_shape={model.input_shape}"
-        )
-    return model_sample_rate(model), (int(shapes[1][-1]) if second else None)
-
-
-def _leave_one_out_contexts(
-    model: Any, decoded: list[tuple[int, np.ndarray]], speakers: list[Any], total: int
-) -> np.ndarray:
-    """`[total, P]`: row `index` is the context of the other decoded clips of its speaker."""
-    from keras_tone.context import leave_one_out, pitch_histograms
-
-    histograms = pitch_histograms([waveform for _, waveform in decoded], model=model)
-    rows = leave_one_out(histograms, [str(speakers[index]) for index, _ in decoded])
-    context = np.zeros((total, rows.shape[1]), np.float32)
-    context[[index for index, _ in decoded]] = rows
-    return context
 
 
 class _Batches:
@@ -321,103 +312,35 @@ class _Batches:
         group.clear()
         return full
 
-    def rest(self) -> Iterator[list[tuple[int, np.ndarray]]]:
-        """The clips not handed back yet, sorted by length, in batches."""
-        rest = sorted((item for g in self.groups.values() for item in g), key=lambda i: i[1].size)
+    def rest(self) -> list[tuple[int, np.ndarray]]:
+        """The clips not handed back yet (the runner batches them by length)."""
+        rest = [item for group in self.groups.values() for item in group]
         self.groups.clear()
-        for start in range(0, len(rest), self.size):
-            yield rest[start : start + self.size]
+        return rest
 
 
-#: The traced graph of each model, kept while the model lives (as Keras keeps
-#: `model.predict_function`): tracing takes most of a second.
-_GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _graph(
-    model: Any, sample_rate: int, context_size: int | None
-) -> tuple[Any, Callable[..., Any]]:
-    """`(voicing layer, run)`: `run(batch[, context])` gives probabilities and voiced seconds."""
-    if model not in _GRAPHS:
-        import tensorflow as tf
-
-        voicing = VoicedSpeech(sample_rate=sample_rate)
-        weak = weakref.ref(model)  # a strong reference here would keep the model alive
-        signature = [tf.TensorSpec([None, None], tf.float32)]
-        if context_size is None:
-
-            def call(x: Any) -> Any:
-                return weak()(x, training=False), voicing(x)
-
-        else:
-            signature.append(tf.TensorSpec([None, context_size], tf.float32))
-
-            def call(x: Any, context: Any) -> Any:  # type: ignore[misc]
-                return weak()([x, context], training=False), voicing(x)
-
-        _GRAPHS[model] = (voicing, tf.function(call, input_signature=signature))
-    return _GRAPHS[model]
-
-
-@dataclass(frozen=True)
-class _Trim:
-    """How much digital silence may be cut from a clip without changing any output.
-
-    `step`: leading cuts are multiples of it (every hop of the front end and
-    of the voicing layer divides it). `lead`: zeros kept before the first
-    non-zero sample (the high-pass's reach). `tail`: zeros kept, or added,
-    after the last one (the high-pass's reach plus one silence-detection
-    frame), so that the padding of a batch changes nothing.
-    """
-
-    step: int
-    lead: int
-    tail: int
-
-    @classmethod
-    def for_model(cls, model: Any, voicing: Any) -> _Trim | None:
-        from keras_tone.frontend import front_end_of
-
-        try:
-            front_end = front_end_of(model)
-        except ValueError:
-            return None  # not a ToneNet front end: batch by length only
-        highpass, syllable = front_end.highpass, front_end.syllable
-        reach = (highpass.taps - 1) // 2
-        step = math.lcm(syllable.hop_length, highpass.PHASES, 2 * voicing.hop)
-        return cls(step=step, lead=reach, tail=reach + syllable.frame_length)
-
-    def __call__(self, waveform: np.ndarray) -> np.ndarray:
-        nonzero = np.flatnonzero(waveform)
-        first, last = int(nonzero[0]), int(nonzero[-1])
-        start = max(0, (first - self.lead) // self.step * self.step)
-        end = last + 1 + self.tail
-        out = waveform[start:end]
-        if out.size < end - start:
-            out = np.pad(out, (0, end - start - out.size))
-        return out
-
-
-def _decode(
-    path: str, sample_rate: int, trim: _Trim | None
-) -> tuple[np.ndarray | None, str | None]:
+def _decode(path: str, runner: Runner) -> tuple[np.ndarray | None, float | None, str | None]:
+    """`(trimmed waveform, seconds before trimming, None)`, or `(None, None, reason)`."""
     from keras_tone.audio import load_audio, validate_clip
     from keras_tone.decoding import failure_reason
 
+    if os.path.isdir(path):  # a folder left after `_expand_folders`: it holds no audio
+        return None, None, _NO_AUDIO_IN_FOLDER
     try:
-        waveform = validate_clip(load_audio(path, sample_rate), sample_rate, name="the clip")
+        waveform = load_audio(path, runner.sample_rate)
+        waveform = validate_clip(waveform, runner.sample_rate, name="the clip")
     except (OSError, ValueError) as error:
-        return None, failure_reason(error)
-    return (waveform if trim is None else trim(waveform)), None
+        return None, None, failure_reason(error)
+    return runner.trim(waveform), waveform.size / runner.sample_rate, None
 
 
 def _decode_ahead(
-    pool: ThreadPoolExecutor, paths: list[str], sample_rate: int, trim: _Trim | None, *, ahead: int
-) -> Iterator[tuple[int, np.ndarray | None, str | None]]:
+    pool: ThreadPoolExecutor, paths: list[str], runner: Runner, *, ahead: int
+) -> Iterator[tuple[int, np.ndarray | None, float | None, str | None]]:
     """Decoded files in input order, with at most `ahead` files decoded or in flight."""
     pending: collections.deque[tuple[int, Future]] = collections.deque()
     for index, path in enumerate(paths):
-        pending.append((index, pool.submit(_decode, path, sample_rate, trim)))
+        pending.append((index, pool.submit(_decode, path, runner)))
         if len(pending) >= ahead:
             done, future = pending.popleft()
             yield done, *future.result()
@@ -455,7 +378,6 @@ def _progress(progress: bool | Callable[[int, int], object], total: int) -> Call
 __all__ = [
     "AUDIO_SUFFIXES",
     "BUCKET_SECONDS",
-    "MIN_VOICED_SECONDS",
     "FileResult",
     "find_audio_files",
     "predict_files",

@@ -14,9 +14,9 @@ Two jobs, kept apart:
   1. `一` (yi1) and `不` (bu4): before a 4th tone they become 2 (`一定` 2 4,
      `不是` 2 4); `一` before a 1st, 2nd or 3rd tone becomes 4 (`一起` 4 3).
      They stay as they are at the end of the word, when the dictionary makes
-     them neutral, in the ordinal `第一`, in `一一`, and before a neutral
-     tone. Between two identical characters (`看一看`, `好不好`) they become
-     neutral.
+     them neutral, in the ordinal `第一`, in `一一`, as the last digit of a
+     numeral (`十一`, `三十一度`), and before a neutral tone. Between two
+     identical characters (`看一看`, `好不好`) they become neutral.
   2. Third tone: 3-3 becomes 2-3, applied right to left inside the word, each
      step seeing the tone already changed on its right: 3-3-3 gives 3-2-3
      and 3-3-3-3 gives 2-3-2-3 (`岂有此理` 2 3 2 3). A 3 before a neutral
@@ -28,18 +28,12 @@ Two jobs, kept apart:
 
 The rules are applied mechanically to one word (or a short phrase treated as
 one): no phrasing, no speaking rate, and no raising of a 3 before a neutral
-tone that comes from a 3 (`想想`, `哪里`). They are the rules that made the
-`surface` column of the human word recordings in `../shared/words`, and
-`expected_tones` reproduces that column for every one of its 6,793 words
-(`tests/test_pinyin.py`).
+tone that comes from a 3 (`想想`, `哪里`). How they compare with the
+`surface` tones of recorded word lists: the documentation's page on words.
 
 Tone marks are read through Unicode decomposition (NFD) and the syllable
-table, so no pinyin package is needed (pypinyin's converters would bring a
-dictionary package for this alone). Characters to pinyin is not offered:
-dictionary readings need a word dictionary and still miss neutral tones
-(pypinyin 0.55 reads 253 of the 6,793 HSK words differently from CC-CEDICT,
-mostly neutral tones such as `休息 xiu1 xi5`, which the recordings say as
-neutral). Give the reading.
+table. `keras_tone.hanzi.read_hanzi` turns a text in characters into
+expected syllables with these rules.
 
 Example:
     >>> from keras_tone.pinyin import expected_tones
@@ -116,6 +110,10 @@ _RESPELL = {"lue": "lve", "nue": "nve"}
 _COMBINING = {"\u0304": 1, "\u0301": 2, "\u030c": 3, "\u0300": 4}
 
 _LONGEST = max(len(s) for s in SYLLABLES) + 1  # + an erhua r
+
+# 一 keeps its citation tone after these: the ordinal 第一, 一一, and as a numeral's last
+# digit (十一, 二十一, 一百零一).
+_BEFORE_PLAIN_YI = frozenset("第一二三四五六七八九十零〇百千万亿两")
 
 
 @dataclass(frozen=True)
@@ -325,8 +323,14 @@ def sandhi(tones: Sequence[int], hanzi: str | None = None) -> list[int]:
     return [s for s, _ in _sandhi(tones, _characters(hanzi, len(tones)))]
 
 
-def _sandhi(tones: list[int], chars: list[str] | None) -> list[tuple[int, str | None]]:
-    """Surface tone and rule per syllable; `chars` aligned one per syllable or None."""
+def _sandhi(
+    tones: list[int], chars: list[str] | None, words: Sequence[tuple[int, int]] | None = None
+) -> list[tuple[int, str | None]]:
+    """Surface tone and rule per syllable; `chars` aligned one per syllable or None.
+
+    The 一/不 rules see the whole sequence; the third-tone rule applies within each
+    `(start, stop)` of `words` (the whole sequence when None).
+    """
     for i, tone in enumerate(tones):
         if isinstance(tone, bool) or tone not in TONES:
             raise ValueError(
@@ -343,18 +347,26 @@ def _sandhi(tones: list[int], chars: list[str] | None) -> list[tuple[int, str | 
                 continue
             if i == last:
                 continue  # word-final
-            if char == "一" and ((i > 0 and chars[i - 1] in ("第", "一")) or chars[i + 1] == "一"):
-                continue  # ordinal 第一, or 一一
+            if char == "一" and (
+                (i > 0 and chars[i - 1] in _BEFORE_PLAIN_YI) or chars[i + 1] == "一"
+            ):
+                continue  # ordinal 第一, a numeral's last digit (十一, 二十一), or 一一
             if 0 < i and chars[i - 1] == chars[i + 1]:
                 surface[i], rules[i] = 5, RULE_REDUPLICATION  # 看一看, 好不好
             elif tones[i + 1] == 4:
                 surface[i], rules[i] = 2, (RULE_YI if char == "一" else RULE_BU)
             elif char == "一" and tones[i + 1] in (1, 2, 3):
                 surface[i], rules[i] = 4, RULE_YI
-    for i in range(last - 1, -1, -1):  # right to left, seeing the changed tone on the right
+    for start, stop in words if words is not None else [(0, len(tones))]:
+        _third_tone(surface, rules, start, stop)
+    return list(zip(surface, rules, strict=True))
+
+
+def _third_tone(surface: list[int], rules: list[str | None], start: int, stop: int) -> None:
+    """3-3 -> 2-3 in place over `surface[start:stop]`, right to left."""
+    for i in range(stop - 2, start - 1, -1):  # right to left, seeing the changed tone on the right
         if surface[i] == 3 and surface[i + 1] == 3:
             surface[i], rules[i] = 2, RULE_THIRD_TONE
-    return list(zip(surface, rules, strict=True))
 
 
 def _characters(hanzi: str | None, count: int) -> list[str] | None:

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from keras_tone._keras import keras
-from keras_tone.audio import prepare_batch
 from keras_tone.config import ToneNetConfig
 from keras_tone.frontend import FrontEnd, front_end_of
+from keras_tone.runner import Predictions, Runner
 
 #: Hop of the log-mel panel, in samples: finer than the model's, for the eye.
 DISPLAY_HOP = 256
@@ -27,19 +27,30 @@ def plot_clip(
     *,
     model: keras.Model | None = None,
     title: str = "",
+    prediction: Predictions | None = None,
 ) -> Any:
     """Draw waveform, log-mel, F0 contour and tone probabilities of one clip.
 
     Args:
-        clip: mono float waveform `[samples]`.
+        clip: mono float waveform `[samples]`, at most
+            `keras_tone.audio.MAX_CLIP_SECONDS` long.
         sample_rate: its sampling rate in Hz: the model's, when there is one.
         model: a waveform ToneNet with its classifier, or `None` to leave the
             probability panel empty. Its front end's settings draw the log-mel
-            panel (`ToneNetConfig()`'s without a model), at a finer hop.
+            panel (`ToneNetConfig()`'s without a model), at a finer hop. A
+            clip without enough voiced speech for a tone (`keras_tone.gate`)
+            gets the reason in that panel instead of probabilities.
         title: the figure's title.
+        prediction: what `keras_tone.runner.Runner(model).predict([clip])`
+            gave, when the caller has it already (`keras-tone plot` does, for
+            its exit status); `None` to run the model here.
 
     Returns:
         A `matplotlib.figure.Figure`.
+
+    Raises:
+        ValueError: the clip is longer than `keras_tone.audio.MAX_CLIP_SECONDS`,
+            or has NaN or Inf samples.
 
     Example:
         >>> import numpy as np
@@ -51,6 +62,10 @@ def plot_clip(
     """
     from matplotlib.figure import Figure
 
+    from keras_tone.audio import check_duration
+    from keras_tone.gate import refusals
+
+    check_duration(np.size(clip) / sample_rate)
     config = front_end_of(model).config if model is not None else ToneNetConfig()
     config = replace(config, sample_rate=sample_rate)
     display = FrontEnd(
@@ -89,12 +104,15 @@ def plot_clip(
     if not np.all(np.isnan(f0)):
         axes[2].set_ylim(max(0.0, np.nanmin(f0) * 0.8), np.nanmax(f0) * 1.2)
 
-    if model is None:
-        axes[3].text(0.5, 0.5, "no weights given", ha="center", va="center")
+    if model is not None and prediction is None:
+        prediction = Runner(model).predict([clip])
+    reason = None if prediction is None else refusals(prediction.voiced_seconds, [seconds])[0]
+    if prediction is None or reason is not None:
+        message = "no weights given" if prediction is None else f"no tone: {reason}"
+        axes[3].text(0.5, 0.5, message, ha="center", va="center", wrap=True)
         axes[3].set_axis_off()
     else:
-        batch = prepare_batch([clip], sample_rate, model_sample_rate=sample_rate)
-        probabilities = model.predict(batch, verbose=0)[0]
+        probabilities = prediction.probabilities[0]
         positions = np.arange(len(probabilities))
         bars = axes[3].barh(positions, probabilities, color="#2ca02c")
         bars[int(np.argmax(probabilities))].set_color("#ff7f0e")

@@ -40,8 +40,16 @@ PRESETS_FILE = Path(__file__).resolve().with_name("presets.json")
 #: The keys of a registry entry, in the order `write_presets` writes them.
 ENTRY_KEYS = ("description", "repo_id", "revision", "filename", "sha256", "config_sha256")
 
-#: The weights file of every preset folder.
+#: The files of a preset folder, as it is published on the Hugging Face Hub:
+#: the Keras weights, the `ToneNetConfig`, the files' sha256 and the versions
+#: that wrote them, and the model card. The one place that names them.
 WEIGHTS_NAME = "model.weights.h5"
+CONFIG_NAME = "config.json"
+METADATA_NAME = "metadata.json"
+CARD_NAME = "README.md"
+
+#: The training report that `keras-tone train` writes beside the preset's files.
+REPORT_NAME = "report.json"
 
 
 class WeightsWarning(UserWarning):
@@ -185,7 +193,7 @@ def preset_entry(
         'ToneNet, 4 classes (tones 1-4), 16000 Hz audio.'
     """
     folder = Path(folder)
-    weights_path, config_path = folder / WEIGHTS_NAME, folder / "config.json"
+    weights_path, config_path = folder / WEIGHTS_NAME, folder / CONFIG_NAME
     for path in (weights_path, config_path):
         if not path.is_file():
             raise FileNotFoundError(
@@ -309,7 +317,12 @@ PRESETS: dict[str, dict[str, Any]] = read_presets()
 
 
 __all__ = [
+    "CARD_NAME",
+    "CONFIG_NAME",
     "ENTRY_KEYS",
+    "METADATA_NAME",
+    "REPORT_NAME",
+    "WEIGHTS_NAME",
     "WeightsChecksumError",
     "WeightsWarning",
     "PRESETS",

@@ -3,9 +3,13 @@ into aligned tables (or Markdown, for model cards)."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import numpy as np
+
+#: How `printable` writes the control characters that have a short escape.
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def percent(value: float | None) -> str:
@@ -17,26 +21,77 @@ def _short_names(classes: int) -> list[str]:
     return [f"T{i + 1}" if i < 4 else "T5(n)" for i in range(classes)]
 
 
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal or in one line of a table: control characters escaped.
+
+    Control and format characters (a newline that would forge a row, the
+    ESC of an ANSI sequence, a right-to-left override) are written as
+    Python escapes (`\\n`, `\\x1b`, `\\u202e`); bytes of a file name that were
+    not valid UTF-8 (decoded by Python as lone surrogates) as `\\xff`. Other
+    characters, Chinese ones included, are kept.
+
+    Example:
+        >>> print(printable("ma1\\n\\x1b[31mred.wav"), printable("你好.wav"))
+        ma1\\n\\x1b[31mred.wav 你好.wav
+    """
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif category == "Cs" and 0xDC80 <= ord(char) <= 0xDCFF:  # os.fsdecode's stand-ins
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif category in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def display_width(text: str) -> int:
+    """How many terminal columns `text` takes: 2 for wide (e.g. Chinese) characters.
+
+    Example:
+        >>> display_width("ni3.wav"), display_width("你好.wav")
+        (7, 8)
+    """
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
 def text_table(header: list[str], rows: list[list[str]], *, numbers: bool = True) -> str:
     """Rows of cells as aligned text, two spaces apart.
 
     The first column is aligned left; the others right with `numbers=True`,
-    else left.
+    else left. Cells are shown with `printable` (one line each) and aligned
+    by their `display_width`, so file names with Chinese characters line up.
 
     Example:
         >>> print(text_table(["speaker", "clips"], [["a", "5"], ["bb", "12"]]))
         speaker  clips
         a            5
         bb          12
+        >>> print(text_table(["file", "tone"], [["你好.wav", "3"], ["ni.wav", "2"]], numbers=False))
+        file      tone
+        你好.wav  3
+        ni.wav    2
     """
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    table = [[printable(cell) for cell in row] for row in [header, *rows]]
+    widths = [max(display_width(row[i]) for row in table) for i in range(len(header))]
 
     def line(row: list[str]) -> str:
-        cells = zip(row, widths, strict=True)
-        aligned = [c.rjust(w) if i and numbers else c.ljust(w) for i, (c, w) in enumerate(cells)]
+        aligned = []
+        for i, (cell, width) in enumerate(zip(row, widths, strict=True)):
+            pad = " " * (width - display_width(cell))
+            aligned.append(pad + cell if i and numbers else cell + pad)
         return "  ".join(aligned).rstrip()
 
-    return "\n".join(line(row) for row in [header, *rows])
+    return "\n".join(line(row) for row in table)
 
 
 def _table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
@@ -275,4 +330,4 @@ def _pooled(runs: list[dict], classes: int) -> dict:
     return metrics_from_confusion(np.sum([run["confusion"] for run in runs], axis=0), classes)
 
 
-__all__ = ["format_report", "percent", "text_table"]
+__all__ = ["display_width", "format_report", "percent", "printable", "text_table"]

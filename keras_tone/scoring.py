@@ -7,13 +7,23 @@ to know which syllable's tone was off. It
    syllable from the pinyin (`keras_tone.pinyin.expected_tones`: 3-3 -> 2-3,
    and the 一/不 rules when `hanzi` is given);
 2. cuts the recording into that many syllables
-   (`keras_tone.segmentation.segment`), or takes the boundaries it is given
-   (e.g. from a TextGrid, `keras_tone.textgrid.read_intervals`);
-3. classifies each syllable with a ToneNet that takes a speaker context, the
-   context of a syllable being the other syllables of the word (plus, when
-   given, a speaker context made from other recordings of the same speaker):
-   `keras_tone.evaluation.classify_syllables`;
-4. gives each syllable a verdict.
+   (`keras_tone.segmentation.segment`), once it has counted the syllables
+   it hears (`keras_tone.segmentation.count_syllables`); or takes the
+   boundaries it is given (e.g. from a TextGrid,
+   `keras_tone.textgrid.read_intervals`);
+3. runs the syllables through the front end of a ToneNet that takes a
+   speaker context (`keras_tone.runner.Runner.features`: their images,
+   pitch histograms and voiced seconds, in one pass), and refuses, with the
+   reason (`keras_tone.gate.NoToneError`), a recording whose syllables hold
+   too little voiced speech for a tone (`keras_tone.gate.refusal`: silence,
+   noise, a test tone, a fragment), or in which it counted clearly more or
+   fewer syllables than expected (`keras_tone.gate.count_refusal`: a
+   two-syllable word checked as one);
+4. classifies each syllable, the context of a syllable being the other
+   syllables of the word (plus, when given, a speaker context made from
+   other recordings of the same speaker):
+   `keras_tone.runner.Runner.classify(features, groups=...)`;
+5. gives each syllable a verdict.
 
 Verdicts (`VERDICTS`), with `unsure_below` = `UNSURE_BELOW` (0.5) by default:
 
@@ -53,6 +63,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from keras_tone._keras import keras
+from keras_tone.config import SAMPLE_RATE
 from keras_tone.tonenet import WeightsHandle
 
 #: The model `score` and `keras-tone check` use unless told otherwise: ToneNet
@@ -131,7 +142,7 @@ def score(
     waveform: np.ndarray,
     expected: str | Sequence[str],
     *,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     hanzi: str | None = None,
     weights: WeightsHandle | keras.Model = WORDS_PRESET,
     boundaries: Sequence[Any] | None = None,
@@ -160,7 +171,8 @@ def score(
         boundaries: the syllables' intervals in seconds, one per syllable:
             `(start, end)` pairs or objects with `start` and `end` (the
             intervals of a TextGrid tier); `None` to find them with
-            `keras_tone.segmentation.segment`.
+            `keras_tone.segmentation.segment` (and to compare their count
+            with the syllables expected).
         speaker_context: a `[P]` speaker context from other recordings of
             the same speaker (`keras_tone.speaker_context(clips)`), added to
             the context that the word's other syllables give each syllable.
@@ -172,6 +184,12 @@ def score(
         verdict, and the word's verdict.
 
     Raises:
+        keras_tone.gate.NoToneError: (a `ValueError`) no verdicts, and its
+            `reason` says why: its syllables (the whole recording, when it
+            cannot be cut) hold too little voiced speech for a tone, or
+            clearly more or fewer syllables than expected (counted when
+            `boundaries` is None and the recording is at most
+            `keras_tone.segmentation.MAX_COUNT_SECONDS` long).
         ValueError: the pinyin cannot be read, or `hanzi` has a different
             number of characters; the waveform is empty, silent, has NaN/Inf
             or is longer than 30 s; the recording is too short for the
@@ -196,10 +214,11 @@ def score(
         True
     """
     from keras_tone.audio import cut, resample, to_mono_float
-    from keras_tone.evaluation import classify_syllables
+    from keras_tone.gate import NoToneError, refusal
     from keras_tone.pinyin import expected_tones
+    from keras_tone.runner import Runner
     from keras_tone.segmentation import as_segment, segment
-    from keras_tone.tonenet import load_model, model_sample_rate
+    from keras_tone.tonenet import load_model
 
     syllables = expected_tones(expected, hanzi)
     if not 0.0 <= unsure_below <= 1.0:
@@ -209,26 +228,45 @@ def score(
             f"sample_rate must be an integer in Hz. Received: sample_rate={sample_rate!r}"
         )
     wave = to_mono_float(waveform, name="waveform")
-    if boundaries is None:
-        segments = segment(wave, sample_rate, len(syllables))
-    elif len(boundaries) != len(syllables):
+    if boundaries is not None and len(boundaries) != len(syllables):
         raise ValueError(
             f"boundaries has {len(boundaries)} intervals for the {len(syllables)} syllables of "
             f"{' '.join(s.pinyin for s in syllables)!r}; give one interval per syllable."
         )
-    else:
-        segments = [as_segment(item) for item in boundaries]
-    model = load_model(weights, speaker_context=True)
-    rate = model_sample_rate(model)
-    clips = cut(resample(wave, sample_rate, rate), rate, segments)
+    runner = Runner(load_model(weights, speaker_context=True))
+    rate = runner.sample_rate
+    resampled = resample(wave, sample_rate, rate)
+    count = None if boundaries is not None else _count_refusal(wave, sample_rate, len(syllables))
+    segments: list[Any] = []
+    problem: ValueError | None = None
+    if count is None:
+        try:
+            if boundaries is None:
+                segments = segment(wave, sample_rate, len(syllables))
+            else:
+                segments = [as_segment(item) for item in boundaries]
+            clips = cut(resampled, rate, segments)
+        except ValueError as error:
+            problem = error
+    if count is not None or problem is not None:
+        clips = [resampled]  # not cut into syllables: the gate hears the whole recording
+    # One front-end pass gives the syllables' images, pitch histograms and
+    # voiced seconds: the gate decides from the latter, summed, before the
+    # syllable count and the cutting say what else is wrong.
+    features = runner.features(clips)
+    reason = refusal(float(features.voiced_seconds.sum()), resampled.size / rate) or count
+    if reason is not None:
+        raise NoToneError(reason, f"No verdicts for this recording: {reason}.")
+    if problem is not None:
+        raise problem
     for span, clip, syllable in zip(segments, clips, syllables, strict=True):
         if not np.any(clip):
             raise ValueError(
                 f"The interval of {syllable.pinyin} ({span.start:.2f}-{span.end:.2f} s) is "
                 "silent; check the boundaries."
             )
-    context = _checked_context(speaker_context, model)
-    probabilities = classify_syllables(model, clips, [0] * len(clips), extra_context=context)
+    context = _checked_context(speaker_context, runner.context_size)
+    probabilities = runner.classify(features, context, groups=[0] * len(clips))
     classes = int(probabilities.shape[1])
     scores: list[SyllableScore] = []
     for syllable, (start, end), probs in zip(syllables, segments, probabilities, strict=True):
@@ -359,10 +397,23 @@ def write_textgrid(
     write_tones(path, tones, tier=TONE_TIER, template=template)
 
 
-def _checked_context(context: np.ndarray | None, model: keras.Model) -> np.ndarray | None:
+def _count_refusal(wave: np.ndarray, sample_rate: int, expected: int) -> str | None:
+    """`keras_tone.gate.count_refusal` of the syllables counted in `wave`; None if uncountable."""
+    from keras_tone.gate import count_refusal
+    from keras_tone.segmentation import MAX_COUNT_SECONDS, count_syllables
+
+    if wave.size > MAX_COUNT_SECONDS * sample_rate:
+        return None
+    try:
+        found = count_syllables(wave, sample_rate)
+    except ValueError:
+        return None  # segment says what is wrong, with its own message
+    return count_refusal(found, expected)
+
+
+def _checked_context(context: np.ndarray | None, size: int) -> np.ndarray | None:
     if context is None:
         return None
-    size = int(model.inputs[1].shape[-1])
     context = np.asarray(context, np.float32)
     if context.shape != (size,):
         raise ValueError(

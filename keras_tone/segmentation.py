@@ -50,8 +50,9 @@ tail or a rising onset alone is not a syllable), it lasts at most 1.2 s,
 and the duration prior counts half as much (it would otherwise reward
 extra boundaries that merely even out the durations). The
 constants were chosen on pseudo-words made of isolated syllables and on the
-synthetic word recordings, not on the human word recordings. Measured
-accuracy: `docs/words.md` (`scripts/segmentation_report.py`).
+synthetic word recordings, not on the human word recordings. Its measured
+accuracy is in the documentation's page on words
+(`scripts/segmentation_report.py` measures it).
 
 Example:
     >>> import numpy as np
@@ -71,8 +72,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-#: Frame hop of the analysis, in seconds: boundaries are multiples of it.
-HOP_SECONDS = 0.01
+from keras_tone.frames import HOP_SECONDS, check_rate, frame_measures
 
 #: The longest recording `segment` accepts, in seconds (a word or a short phrase).
 MAX_SECONDS = 30.0
@@ -84,18 +84,10 @@ MAX_COUNT_SECONDS = 10.0
 MIN_SYLLABLE_SECONDS = 0.05
 
 # The constants of the method (see the module docstring); the names say the unit.
-_WINDOW_SECONDS = 0.032
-_SONORITY_BAND_HZ = (300.0, 2500.0)
-_LEVEL_BAND_HZ = (60.0, 8000.0)
-_PERIODICITY_LOWPASS_HZ = 1200.0
-_PITCH_RANGE_HZ = (60.0, 600.0)
 _SPEECH_BELOW_PEAK_DB = 45.0
 _SPEECH_ABOVE_FLOOR_DB = 12.0
 _SILENCE_ABOVE_FLOOR_DB = 6.0
 _BLIP_FRAMES = 4
-_DIP_REACH_FRAMES = 20
-_CHANGE_REACH_FRAMES = 2
-_CHANGE_BANDS = 32
 _DIP_WEIGHT = 1.0 / 6.0  # per dB
 _UNVOICED_WEIGHT = 1.0
 _CHANGE_WEIGHT = 1.0 / 8.0  # per dB
@@ -200,10 +192,9 @@ def count_syllables(waveform: np.ndarray, sample_rate: int) -> int:
 
     The segmentation of `segment` is computed for 1, 2, ... syllables and
     the number whose boundaries are worth their price is kept (module
-    docstring). An estimate: on the word recordings of 2-4 syllables it was
-    right for 80% of a human voice's words and 86% of a synthetic voice's,
-    68-84% for those of 3 and 4 syllables (`docs/words.md`). Give the
-    number when it is known.
+    docstring). An estimate, wrong for a share of words that the
+    documentation's page on words measures: give the number when it is
+    known.
 
     Args:
         waveform: the recording, as for `segment`.
@@ -289,24 +280,12 @@ def _seconds(frame: int) -> float:
     return round(frame * HOP_SECONDS, 6)
 
 
-def _check_rate(sample_rate: int) -> int:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
-        raise ValueError(f"sample_rate must be an integer in Hz; received {sample_rate!r}.")
-    if sample_rate < 8000:
-        raise ValueError(
-            f"sample_rate must be at least 8000 Hz (the analysis uses 300-2500 Hz and "
-            f"pitch periods down to 1.7 ms); received sample_rate={sample_rate}."
-        )
-    return int(sample_rate)
-
-
 def _analyse(waveform: np.ndarray, sample_rate: int) -> _Analysis:
-    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+    from scipy.ndimage import uniform_filter1d
 
     from keras_tone.audio import to_mono_float
-    from keras_tone.dsp import hz_to_mel, mel_to_hz
 
-    sample_rate = _check_rate(sample_rate)
+    sample_rate = check_rate(sample_rate)
     x = to_mono_float(waveform, name="waveform").astype(np.float64)
     seconds = x.size / sample_rate
     if seconds > MAX_SECONDS:
@@ -322,49 +301,9 @@ def _analyse(waveform: np.ndarray, sample_rate: int) -> _Analysis:
     if not np.any(x):
         raise ValueError("The recording is silent (all samples are zero): there are no syllables.")
 
-    # Frames: 32 ms Hann windows every 10 ms, centred on t = frame * hop.
-    hop = int(round(HOP_SECONDS * sample_rate))
-    win = int(round(_WINDOW_SECONDS * sample_rate))
-    n_fft = 1 << int(np.ceil(np.log2(2 * win)))  # zero-padded: autocorrelation without wrap-around
-    count = x.size // hop + 1
-    padded = np.pad(x, (win // 2, win // 2 + hop))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, win)[::hop][:count]
-    frames = frames - frames.mean(axis=1, keepdims=True)
-    window = np.hanning(win + 1)[:-1]
-    power = np.abs(np.fft.rfft(frames * window, n=n_fft, axis=1)) ** 2
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    nyquist = sample_rate / 2.0
-
-    def band_db(low: float, high: float) -> np.ndarray:
-        band = (freqs >= low) & (freqs < min(high, nyquist))
-        return 10.0 * np.log10(power[:, band].sum(axis=1) + 1e-12)
-
-    level = band_db(*_LEVEL_BAND_HZ)
-    sonority = uniform_filter1d(band_db(*_SONORITY_BAND_HZ), 3, mode="nearest")
-
-    # Periodicity: normalised autocorrelation of the low-passed frame, corrected for the window.
-    lowpassed = power * (freqs < _PERIODICITY_LOWPASS_HZ)
-    autocorr = np.fft.irfft(lowpassed, n=n_fft, axis=1)
-    window_ac = np.fft.irfft(np.abs(np.fft.rfft(window, n=n_fft)) ** 2, n=n_fft)
-    lags = np.arange(
-        int(sample_rate / _PITCH_RANGE_HZ[1]),
-        min(int(sample_rate / _PITCH_RANGE_HZ[0]), win - 1) + 1,
-    )
-    ratio = (
-        autocorr[:, lags] / np.maximum(autocorr[:, :1], 1e-20) * (window_ac[0] / window_ac[lags])
-    )
-    periodicity = np.clip(ratio.max(axis=1), 0.0, 1.0)
-
-    # Spectral change: log-mel difference 20 ms before and after each frame. Mel-spaced
-    # rectangular bands summed with reduceat: no matrix product (BLAS threads cost more
-    # than the sum on a busy machine).
-    mels = np.linspace(hz_to_mel(60.0), hz_to_mel(min(8000.0, nyquist)), _CHANGE_BANDS + 1)
-    edges = np.unique(np.searchsorted(freqs, mel_to_hz(mels)))
-    bands = np.add.reduceat(power[:, edges[0] : edges[-1]], edges[:-1] - edges[0], axis=1)
-    log_mel = 10.0 * np.log10(bands + 1e-12)
-    reach = _CHANGE_REACH_FRAMES
-    edged = np.pad(log_mel, ((reach, reach), (0, 0)), mode="edge")
-    change = np.abs(edged[2 * reach :] - edged[: -2 * reach]).mean(axis=1)
+    measures = frame_measures(x, sample_rate)
+    level, periodicity, change = measures.level, measures.periodicity, measures.change
+    sonority = measures.sonority
 
     # Speech span: above the noise floor and within reach of the peak; blips ignored.
     peak = float(level.max())
@@ -379,13 +318,8 @@ def _analyse(waveform: np.ndarray, sample_rate: int) -> _Analysis:
     runs = [run for run in runs if run.size >= _BLIP_FRAMES] or runs
     start, end = int(runs[0][0]), int(runs[-1][-1]) + 1
 
-    # Dip: depth below the lower of the highest points within reach on either side.
-    span = _DIP_REACH_FRAMES + 1
-    left = maximum_filter1d(sonority, span, origin=span // 2, mode="nearest")
-    right = maximum_filter1d(sonority, span, origin=-(span // 2), mode="nearest")
-    dip = np.clip(np.minimum(left, right) - sonority, 0.0, 30.0)
     unvoiced = uniform_filter1d(1.0 - periodicity, 3, mode="nearest")
-    evidence = _DIP_WEIGHT * dip + _UNVOICED_WEIGHT * unvoiced + _CHANGE_WEIGHT * change
+    evidence = _DIP_WEIGHT * measures.dip + _UNVOICED_WEIGHT * unvoiced + _CHANGE_WEIGHT * change
 
     loud = sonority > sonority[start:end].max() - _NUCLEUS_BELOW_PEAK_DB
     return _Analysis(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from keras_tone._keras import keras
 from keras_tone.config import ToneNetConfig
@@ -20,25 +23,64 @@ WeightsHandle = str | os.PathLike
 class ToneNetModel(keras.Model):
     """The functional model that `ToneNet` returns.
 
-    A `keras.Model` like any other; it only checks the rank of what
-    `predict` receives, so that one waveform `[samples]` passed where a batch
-    `[batch, samples]` is expected gets a clear error instead of being read
-    as a batch of single samples.
+    A `keras.Model` like any other; it checks what `predict` receives, so
+    that a mistake gets a clear error instead of a TensorFlow one: a file
+    name instead of audio, an array of the wrong rank (one waveform
+    `[samples]` without its batch axis would be read as a batch of single
+    samples), or clips without samples. A batch holding NaN or Inf samples
+    gets NaN probabilities for those clips (as the exports do) and a warning.
     """
 
     def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         first = x.get(self.input_names[0]) if isinstance(x, dict) else x
         if isinstance(first, (list, tuple)) and len(self.inputs) > 1:
             first = first[0]
+        self._check_input(first)
+        return super().predict(x, *args, **kwargs)
+
+    def _check_input(self, x: Any) -> None:
         rank = len(self.inputs[0].shape)
-        if len(getattr(first, "shape", (None,) * rank)) == rank - 1:
-            expected = "[batch, samples]" if rank == 2 else "[batch, frames, n_mels]"
+        expected = "[batch, samples]" if rank == 2 else "[batch, frames, n_mels]"
+        if isinstance(x, (str, bytes, os.PathLike)) or (
+            isinstance(x, (list, tuple)) and x and isinstance(x[0], (str, bytes, os.PathLike))
+        ):
+            raise ValueError(
+                f"{self.name} takes audio as numbers {expected}, not file names. Read the "
+                "files first (`keras_tone.load_audio(path)` and `keras_tone.prepare_batch`), "
+                f"or classify them with `keras_tone.predict_files(model, paths)`. Received: x={x!r}"
+            )
+        shape = getattr(x, "shape", None)
+        if shape is None:
+            return  # a dataset or a generator: Keras checks it
+        shape = tuple(shape)
+        if len(shape) == rank - 1:
             raise ValueError(
                 f"{self.name} takes a batch of shape {expected}; this input has no batch "
                 "axis. For one clip pass `x[None]`, or `keras_tone.prepare_batch([clip])`. "
-                f"Received: x.shape={tuple(first.shape)}"
+                f"Received: x.shape={shape}"
             )
-        return super().predict(x, *args, **kwargs)
+        if len(shape) != rank:
+            hint = " Average the channels to mono first: `x.mean(axis=-1)`." if rank == 2 else ""
+            raise ValueError(
+                f"{self.name} takes a batch of shape {expected}.{hint} Received: x.shape={shape}"
+            )
+        if rank == 2 and shape[1] == 0:
+            raise ValueError(
+                f"{self.name} received clips without samples; every clip needs at least one "
+                "(`keras_tone.prepare_batch` refuses empty clips with the clip's number). "
+                f"Received: x.shape={shape}"
+            )
+        values = np.asarray(x)
+        if values.dtype.kind not in "fiub":
+            raise ValueError(f"{self.name} takes float waveforms. Received: x.dtype={values.dtype}")
+        if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+            bad = int(np.sum(~np.all(np.isfinite(values.reshape(shape[0], -1)), axis=1)))
+            warnings.warn(
+                f"{bad} of {shape[0]} clips hold NaN or Inf samples: their probabilities are "
+                "NaN. Clean the audio first, e.g. `np.nan_to_num(x, nan=0.0, posinf=0.0, "
+                "neginf=0.0)`; `keras_tone.prepare_batch` refuses such clips.",
+                stacklevel=3,
+            )
 
     @property
     def input_names(self) -> list[str]:
@@ -361,6 +403,35 @@ def _conv_block(x: Any, filters: int, pool: tuple[int, int], *, name: str) -> An
     return keras.layers.MaxPooling2D(pool, name=f"{name}_pool")(x)
 
 
+def transfer_weights(source: keras.Model, target: keras.Model) -> keras.Model:
+    """Give each layer of `target` that has weights those of `source`'s layer of the same name.
+
+    ToneNets built from one config name their layers alike whatever their
+    inputs: the training model (images in), the waveform model, with or
+    without the speaker context, and the headless backbone.
+
+    Returns:
+        `target`.
+
+    Raises:
+        ValueError: `source` has no layer of that name.
+
+    Example:
+        >>> from keras_tone import ToneNet
+        >>> from keras_tone.tonenet import transfer_weights
+        >>> trained = ToneNet(weights=None, include_preprocessing=False)
+        >>> waveform_model = transfer_weights(trained, ToneNet(weights=None))
+        >>> import numpy as np
+        >>> layer = waveform_model.get_layer("fc")
+        >>> np.array_equal(layer.get_weights()[0], trained.get_layer("fc").get_weights()[0])
+        True
+    """
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    return target
+
+
 def _load_backbone(
     model: keras.Model,
     resolved: ResolvedWeights,
@@ -370,9 +441,7 @@ def _load_backbone(
     """Load full-model weights into a headless model, layer by layer by name."""
     full = ToneNet(weights=None, include_preprocessing=include_preprocessing, config=config)
     full.load_weights(resolved.path)
-    for layer in model.layers:
-        if layer.weights:
-            layer.set_weights(full.get_layer(layer.name).get_weights())
+    transfer_weights(full, model)
 
 
 def _check_input_shape(
@@ -391,4 +460,4 @@ def _check_input_shape(
         )
 
 
-__all__ = ["ToneNet", "ToneNetModel", "load_model", "model_sample_rate"]
+__all__ = ["ToneNet", "ToneNetModel", "load_model", "model_sample_rate", "transfer_weights"]

@@ -11,10 +11,9 @@ every version goes through the model's own front end
 (`keras_tone.frontend.FrontEnd`), and ToneNet is trained on those log-mel and
 pitch images (`include_preprocessing=False`), drawing one version of each
 clip per epoch with the pitch histograms of other clips of its virtual
-speaker as speaker context. The trained weights are then loaded, layer by
-layer by name, into the waveform model (`include_preprocessing=True`), which
-is what is saved and what `keras_tone.evaluation.evaluate` measures on raw
-waveforms.
+speaker as speaker context. The trained weights are then given to the
+waveform model (`keras_tone.tonenet.transfer_weights`), which is what is
+saved and what `keras_tone.evaluation.evaluate` measures on raw waveforms.
 
 * `train(manifests, output_dir, ...)`: train, write a preset and `report.json`.
 * `prepare(manifests, ...)`: the clips of syllable and word manifests.
@@ -47,7 +46,7 @@ from keras_tone.evaluation import (
 )
 from keras_tone.features import Features, make_dataset, make_features
 from keras_tone.recipe import Recipe, resolve_recipe
-from keras_tone.tonenet import ToneNet
+from keras_tone.tonenet import ToneNet, transfer_weights
 from keras_tone.weights import save_preset
 
 logger = logging.getLogger(__name__)
@@ -78,8 +77,10 @@ def fit(
     """Train ToneNet on precomputed images (`keras_tone.features`).
 
     Returns:
-        `(model, history)`: the waveform model (`include_preprocessing=True`,
-        one input, float32) with the trained weights, and the Keras history.
+        `(model, history)`: the waveform model with the speaker-context input
+        (`include_preprocessing=True`, `speaker_context=True`, float32; with
+        a context of zeros it is the model alone) with the trained weights,
+        and the Keras history.
     """
     classes = config.classes
     keras.utils.set_random_seed(seed)
@@ -115,13 +116,9 @@ def fit(
             weighted_metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
         )
     history = model.fit(data, epochs=recipe.epochs, steps_per_epoch=steps, verbose=verbose).history
-    # The waveform model, float32, with the same weights (layer names match).
-    full = ToneNet(weights=None, config=config)
-    for layer in model.layers:
-        if layer.weights:
-            full.get_layer(layer.name).set_weights(layer.get_weights())
+    waveform_model = ToneNet(weights=None, config=config, speaker_context=True)  # float32
     history = {k: [float(v) for v in values] for k, values in history.items()}
-    return full, history
+    return transfer_weights(model, waveform_model), history
 
 
 def train(
@@ -245,7 +242,8 @@ def train(
         data_licences=data_licences,
         notes=card_notes,
     )
-    save_preset(model, output_dir, config=config, card=card)
+    one_input = transfer_weights(model, ToneNet(weights=None, config=config))
+    save_preset(one_input, output_dir, config=config, card=card)
     (output_dir / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
     return report
 

@@ -13,9 +13,11 @@ A preset is a folder laid out as it is published on the Hugging Face Hub:
 code's version.
 
 `resolve_weights` turns every handle that `ToneNet(weights=...)` accepts into
-files on disk, verified where it can be, in this order:
+files on disk, verified where it can be:
 
-1. **A local path** (`str` or `os.PathLike`): a preset folder, or a
+1. **A local path** (`os.PathLike`, or a string with a `/`, starting with
+   `.` or `~`, or ending with `.h5`, `.keras` or `.json`; a bare name that
+   is no preset's and names a file or folder here): a preset folder, or a
    `.weights.h5` file (with the `config.json` and `metadata.json` beside it,
    if any). A folder whose `metadata.json` records other hashes than its
    files have is refused. Weights whose sha256 is a registered preset's are
@@ -23,10 +25,11 @@ files on disk, verified where it can be, in this order:
    `config.json` that differs from the preset's is refused, naming what
    differs. Weights that match no registered preset load with an
    `UnregisteredWeightsWarning`.
-2. **A preset name** (`keras_tone.list_presets()`): the copy bundled with the
-   package if its sha256 matches the registry; else the Hugging Face cache;
-   else a download at the pinned 40-hex commit (`keras_tone.hub`), checked
-   against the registry's sha256.
+2. **A preset name** (`keras_tone.list_presets()`), also where a folder of
+   that name lies in the working directory (a `WeightsWarning` says so):
+   the copy bundled with the package if its sha256 matches the registry;
+   else the Hugging Face cache; else a download at the pinned 40-hex commit
+   (`keras_tone.hub`), checked against the registry's sha256.
 3. **`hf://owner/repo[@revision]`**: your own preset folder on the Hub. Pin a
    commit (`@<40-hex>`) for reproducible loads.
 
@@ -47,17 +50,22 @@ from keras_tone import hub, presets
 from keras_tone._keras import keras
 from keras_tone._version import __version__
 from keras_tone.config import ToneNetConfig
-from keras_tone.presets import WEIGHTS_NAME, WeightsChecksumError, WeightsWarning, file_sha256
-
-CONFIG_NAME = hub.CONFIG_NAME
-METADATA_NAME = "metadata.json"
-CARD_NAME = "README.md"
+from keras_tone.presets import (
+    CARD_NAME,
+    CONFIG_NAME,
+    METADATA_NAME,
+    WEIGHTS_NAME,
+    WeightsChecksumError,
+    WeightsWarning,
+    file_sha256,
+)
 
 _ACCEPTED_FORMS = (
     "weights= accepts None (random initialisation), a preset name "
     "(keras_tone.list_presets(): {known}), 'hf://owner/repo' or "
     "'hf://owner/repo@<revision>' (a Hub repo holding model.weights.h5 and config.json), "
-    "or the path of a .weights.h5 file or of a preset folder."
+    "or the path of a .weights.h5 file or of a preset folder (a folder that has a "
+    "preset's name is written as a path: './blcu')."
 )
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -93,7 +101,8 @@ def save_preset(
 
     Args:
         model: a ToneNet with `include_top=True` and `include_preprocessing=True`,
-            built from `config`.
+            built from `config`, without the speaker-context input (the same
+            weights load into the model with it).
         directory: the folder to write (created if needed).
         config: the `ToneNetConfig` the model was built from.
         card: the model card, Markdown with the Hub's YAML header.
@@ -114,6 +123,13 @@ def save_preset(
         raise ValueError(
             f"The model's output shape must be (None, {config.classes}) for a config with "
             f"{config.classes} classes. Received: model.output_shape={model.output_shape}"
+        )
+    if len(model.inputs) != 1:
+        raise ValueError(
+            "save_preset writes the one-input waveform ToneNet, the model every preset "
+            "loads into. Give it those weights first: "
+            "keras_tone.tonenet.transfer_weights(model, ToneNet(weights=None, config=config)). "
+            f"Received: a model with inputs {[t.name for t in model.inputs]}"
         )
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -157,9 +173,13 @@ def resolve_weights(handle: str | os.PathLike) -> ResolvedWeights:
     """Find the weights file that `handle` names, verified where it can be.
 
     Args:
-        handle: a local path (a `.weights.h5` file or a preset folder), a
-            preset name (`list_presets()`), or `"hf://owner/repo[@revision]"`.
-            A string that names an existing file or folder is a path.
+        handle: a preset name (`list_presets()`), a local path (a
+            `.weights.h5` file or a preset folder), or
+            `"hf://owner/repo[@revision]"`. A bare name (no `/`, not starting
+            with `.` or `~`) is a preset when one has that name, even if a
+            file or folder of that name exists here (a `WeightsWarning` says
+            so: write `./name` for the local one); else a file or folder of
+            that name.
 
     Returns:
         A `ResolvedWeights`: the weights file, its config and its source.
@@ -199,7 +219,22 @@ def resolve_weights(handle: str | os.PathLike) -> ResolvedWeights:
             + _ACCEPTED_FORMS.format(known=presets.known_presets())
         )
     path = Path(handle).expanduser()
-    if "\x00" not in handle and (path.exists() or _looks_like_path(handle)):
+    if "\x00" in handle:
+        return _resolve_preset(handle)  # refused there, with the accepted forms
+    if _looks_like_path(handle):
+        return _resolve_local(path)
+    if handle in presets.PRESETS:
+        if path.exists():
+            warnings.warn(
+                WeightsWarning(
+                    f"{handle!r} is both a preset and a {'folder' if path.is_dir() else 'file'} "
+                    f"here; the preset is used. To use the local one, write it as a path: "
+                    f"'./{handle}'."
+                ),
+                stacklevel=2,
+            )
+        return _resolve_preset(handle)
+    if path.exists():
         return _resolve_local(path)
     return _resolve_preset(handle)
 

@@ -2,14 +2,14 @@
 
 A word manifest is a CSV file with the columns
 `path,hanzi,pinyin,surface,speaker,sex`, one row per recording of one word
-or short phrase (the format of `../shared/words`):
+or short phrase:
 
 * `path`: the audio file, relative to the CSV's folder;
 * `hanzi`: the characters, one per syllable, or empty when unknown;
 * `pinyin`: the citation reading, syllables with tone digits
   (`"ni3 hao3"`; anything `keras_tone.pinyin.parse_pinyin` reads);
 * `surface`: the tones expected in the audio after tone sandhi, one digit
-  1-5 per syllable, space-separated (`"2 3"`);
+  1-5 per syllable, space-separated (`"2 3"`) or run together (`"23"`);
 * `speaker`, `sex` (sex may be empty).
 
 Extra columns are ignored. Syllable manifests (`path,syllable,tone,...`)
@@ -46,7 +46,13 @@ from pathlib import Path
 import numpy as np
 
 from keras_tone.config import SAMPLE_RATE
-from keras_tone.datasets import Corpus, csv_records, decode_cached, default_cache_dir
+from keras_tone.datasets import (
+    Corpus,
+    audio_path,
+    csv_records,
+    decode_cached,
+    default_cache_dir,
+)
 from keras_tone.pinyin import TONES, _align_hanzi, parse_pinyin
 
 logger = logging.getLogger(__name__)
@@ -90,7 +96,9 @@ def _header(path: Path) -> list[str]:
         return [name.strip() for name in next(csv.reader(handle), [])]
 
 
-def read_word_manifest(path: str | os.PathLike) -> list[WordRow]:
+def read_word_manifest(
+    path: str | os.PathLike, *, allow_outside_paths: bool = False
+) -> list[WordRow]:
     """Parse and check a word manifest (`path,hanzi,pinyin,surface,speaker,sex`).
 
     Every row is checked: the pinyin must parse, `surface` must hold one tone
@@ -99,6 +107,9 @@ def read_word_manifest(path: str | os.PathLike) -> list[WordRow]:
 
     Args:
         path: the CSV file (UTF-8, a byte-order mark is allowed).
+        allow_outside_paths: accept rows whose audio path is absolute or
+            leads out of the manifest's folder
+            (`keras_tone.datasets.audio_path`).
 
     Returns:
         One `WordRow` per row, in file order.
@@ -107,8 +118,9 @@ def read_word_manifest(path: str | os.PathLike) -> list[WordRow]:
         FileNotFoundError: there is no file at `path`.
         ValueError: a column is missing, or a row has an empty `path`,
             `pinyin`, `surface` or `speaker`, a reading that does not parse,
-            a surface tone that is not 1-5, or counts that do not match. The
-            message names the file and the line.
+            a surface tone that is not 1-5, counts that do not match, or a
+            path outside the manifest's folder. The message names the file
+            and the line.
 
     Example:
         >>> from keras_tone.words import read_word_manifest
@@ -146,7 +158,9 @@ def read_word_manifest(path: str | os.PathLike) -> list[WordRow]:
                 raise ValueError(f"{where}: {error}") from error
         rows.append(
             WordRow(
-                path=(path.parent / values["path"]).resolve(),
+                path=audio_path(
+                    path, values["path"], where=where, allow_outside_paths=allow_outside_paths
+                ),
                 hanzi=values["hanzi"],
                 syllables=tuple(s.syllable for s in syllables),
                 pinyin=tuple(s.pinyin for s in syllables),
@@ -162,7 +176,8 @@ def read_word_manifest(path: str | os.PathLike) -> list[WordRow]:
 
 def _surface(text: str, where: str) -> tuple[int, ...]:
     tones = []
-    for part in text.split():
+    parts = list(text) if text.isdigit() else text.split()  # "444234" or "4 4 4 2 3 4"
+    for part in parts:
         tone = int(part) if part.isdigit() else -1
         if tone not in TONES:
             raise ValueError(
@@ -247,6 +262,7 @@ def load_word_corpus(
     sample_rate: int = SAMPLE_RATE,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    allow_outside_paths: bool = False,
 ) -> WordCorpus:
     """Decode the recordings of word manifests and cut them into their syllables.
 
@@ -264,6 +280,8 @@ def load_word_corpus(
         cache_dir: folder of the decoded-audio cache; `None` for
             `keras_tone.datasets.default_cache_dir()`.
         progress: show progress bars while decoding and cutting.
+        allow_outside_paths: accept audio paths outside each manifest's
+            folder (`read_word_manifest`).
 
     Returns:
         A `WordCorpus`.
@@ -292,7 +310,7 @@ def load_word_corpus(
     spans: list[tuple[float, float]] = []
     unreadable: list[tuple[str, str]] = []
     for manifest in manifests:
-        rows = read_word_manifest(manifest)
+        rows = read_word_manifest(manifest, allow_outside_paths=allow_outside_paths)
         decoded, errors = decode_cached(manifest, rows, sample_rate, cache, progress)
         pairs: Iterable = zip(rows, decoded, errors, strict=True)
         if progress:

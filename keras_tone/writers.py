@@ -1,7 +1,11 @@
 """Writing tone predictions: an aligned table, CSV, JSON Lines or one JSON array.
 
 What `keras-tone predict` prints, or writes to the file of `-o`; usable on
-the results of `keras_tone.predict_files` (`FileResult.top(k)`).
+the results of `keras_tone.predict_files` (`FileResult.top(k)`); and what
+`keras-tone check` prints for a word (`write_score`). File names
+are shown with their control characters escaped and aligned by their width
+in the table, escaped and never a formula in CSV (`csv_text`), and exact in
+JSON.
 
 Example:
     >>> import io
@@ -27,6 +31,27 @@ FORMATS = ("table", "json", "csv")
 
 #: The format that each file suffix means (`format_for`).
 OUTPUT_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "json"}
+
+#: First characters that make a spreadsheet read a CSV cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """A text cell for CSV: one line (`keras_tone.reports.printable`), never a formula.
+
+    A cell that starts with `= + - @` (or a tab or carriage return) is read
+    as a formula by spreadsheets (CSV injection); it gets a leading `'`, which
+    they show as text. JSON output keeps names exact instead.
+
+    Example:
+        >>> from keras_tone.writers import csv_text
+        >>> csv_text("=HYPERLINK(1).wav"), csv_text("a\\nb.wav"), csv_text("ma1.wav")
+        ("'=HYPERLINK(1).wav", 'a\\\\nb.wav', 'ma1.wav')
+    """
+    from keras_tone.reports import printable
+
+    text = printable(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
@@ -101,7 +126,7 @@ class PredictionWriter:
             else:
                 print(json.dumps(record, ensure_ascii=False), file=self.stream, flush=True)
         elif self.fmt == "csv":
-            row: list[Any] = [name]
+            row: list[Any] = [csv_text(name)]
             for tone, tone_name, probability in guesses:
                 row += [tone, tone_name, f"{probability:.6f}"]
             self._csv.writerow(row)
@@ -125,4 +150,86 @@ class PredictionWriter:
         print(text_table(header, self.rows, numbers=False), file=self.stream)
 
 
-__all__ = ["FORMATS", "OUTPUT_SUFFIXES", "PredictionWriter", "format_for"]
+#: Columns of `keras-tone check --format table` and `csv`: (header, key of a syllable's score).
+SCORE_COLUMNS = (
+    ("syllable", "pinyin"),
+    ("hanzi", "hanzi"),
+    ("start", "start"),
+    ("end", "end"),
+    ("citation", "citation"),
+    ("expected", "expected"),
+    ("rule", "rule"),
+    ("heard", "heard"),
+    ("probability", "probability"),
+    ("verdict", "verdict"),
+)
+
+
+def write_score(name: str, result: dict, fmt: str, stream: TextIO) -> None:
+    """What `keras-tone check` prints for one word (`keras_tone.score`'s result).
+
+    Args:
+        name: the recording's file name.
+        result: the `keras_tone.scoring.WordScore`.
+        fmt: `"json"` (one object, floats rounded), `"csv"` (a header and one
+            row per syllable, text cells as `csv_text`) or `"table"` (aligned
+            columns and a line for the word, names as
+            `keras_tone.reports.printable`).
+        stream: where to write.
+    """
+    from keras_tone.reports import printable
+
+    if fmt == "json":
+        print(json.dumps({"file": name, **_rounded(result)}, ensure_ascii=False), file=stream)
+        return
+
+    def cell(syllable: dict, key: str) -> str:
+        value = syllable[key]
+        if value is None:
+            return "" if fmt == "csv" else "-"
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        return csv_text(str(value)) if fmt == "csv" else str(value)
+
+    syllables = result["syllables"]
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(stream, lineterminator="\n")
+        tones = [f"p_tone{t}" for t in range(1, result["classes"] + 1)]
+        writer.writerow(["file", *(header for header, _ in SCORE_COLUMNS), *tones])
+        for syllable in syllables:
+            probabilities = [f"{p:.6f}" for p in syllable["probabilities"]]
+            cells = [cell(syllable, key) for _, key in SCORE_COLUMNS]
+            writer.writerow([csv_text(name), *cells, *probabilities])
+        return
+    from keras_tone.reports import text_table
+
+    rows = [[cell(syllable, key) for _, key in SCORE_COLUMNS] for syllable in syllables]
+    print(text_table([header for header, _ in SCORE_COLUMNS], rows, numbers=False), file=stream)
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in result["counts"].items() if n)
+    word = " ".join(filter(None, [result["hanzi"], result["pinyin"]]))
+    print(printable(f"{name} ({word}): {result['verdict']} ({counts})"), file=stream)
+
+
+def _rounded(value: Any, digits: int = 6) -> Any:
+    """`value` with every float rounded, for compact JSON."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {key: _rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item, digits) for item in value]
+    return value
+
+
+__all__ = [
+    "FORMATS",
+    "FORMULA_STARTS",
+    "OUTPUT_SUFFIXES",
+    "SCORE_COLUMNS",
+    "PredictionWriter",
+    "csv_text",
+    "format_for",
+    "write_score",
+]

@@ -1,8 +1,8 @@
 """The `keras-tone` command line: parsing, and the door to keras_tone's commands.
 
 This package imports only the standard library, so `keras-tone --help` and
-`keras-tone --version` answer at once. After parsing, `main` silences
-TensorFlow's start-up logging (unless `--debug`), then imports
+`keras-tone --version` answer at once. After parsing, `main` turns
+TensorFlow's logging down (unless `--debug`), then imports
 `keras_tone.commands`, which runs the command with the library.
 
 Exit status: 0 on success; 1 when the command ran but failed (a file could not
@@ -13,12 +13,11 @@ command line. Errors are one line on stderr; `--debug` adds the traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -324,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common, model_opts],
         help="evaluate weights on manifests of labelled clips",
         description="Evaluate a weights file or preset on one or more corpus manifests and "
-        "print accuracy and confusion matrix.",
+        "print accuracy and confusion matrix. Clips that cannot be read, and clips without "
+        "enough voiced speech for a tone, are not scored: they are listed on stderr with the "
+        "reason, and the exit status is then 1.",
     )
     evaluate.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest.csv files")
     _add_weights(evaluate, required=True)
@@ -336,6 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(the manifests' speaker column)",
     )
     evaluate.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
+    evaluate.add_argument(
+        "--allow-outside-paths",
+        action="store_true",
+        help="accept manifest rows whose audio path is absolute or leads out of the "
+        "manifest's folder (refused by default: a manifest from elsewhere must not open "
+        "files outside it)",
+    )
 
     card = commands.add_parser(
         "card",
@@ -419,9 +427,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.debug = bool(getattr(args, "debug", False))
     args.prefix = f"{PROG} {args.command}"
     args.argv = argv  # recorded in training reports
+    _set_tensorflow_logging(args.debug)
     try:
-        with _quiet_start(args.debug):
-            from keras_tone import commands  # TensorFlow, Keras and the library
+        from keras_tone import commands  # TensorFlow, Keras and the library
 
         return int(commands.run(args))
     except KeyboardInterrupt:
@@ -438,40 +446,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if commands is not None and isinstance(error, commands.CommandError):
             _error_line(f"{args.prefix}: error: {error}")  # its message says it all
             return error.status
+        describe = commands.describe if commands is not None else str
         _error_line(
-            f"{args.prefix}: error: {type(error).__name__}: {error}"
+            f"{args.prefix}: error: {describe(error)}"
             + ("" if args.debug else " (run again with --debug for the traceback)")
         )
         return EXIT_FAILED
 
 
-@contextlib.contextmanager
-def _quiet_start(debug: bool) -> Iterator[None]:
-    """Keep TensorFlow's start-up logging off stderr, unless `debug`.
+def _set_tensorflow_logging(debug: bool) -> None:
+    """TensorFlow's C++ logging for a command: errors hidden, or everything with `debug`.
 
-    TensorFlow's C++ logging (oneDNN notes, "failed call to cuInit" on a
-    machine without a GPU) honours `TF_CPP_MIN_LOG_LEVEL` once it is set up;
-    the lines it writes while its libraries load ignore a value set after the
-    process started, so stderr's file descriptor points to /dev/null meanwhile.
+    Set before keras_tone (and TensorFlow) is imported, which reads it. Its
+    start-up lines, written before that setting is read, keras_tone keeps off
+    stderr itself unless the level is 0 (`keras_tone._keras`).
     """
     if debug:
-        yield
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr to protect
-        yield
-        return
-    sys.stderr.flush()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+    else:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # "failed call to cuInit" without a GPU
 
 
 def version() -> str:
@@ -486,6 +479,10 @@ def version() -> str:
 
 
 def _error_line(message: str) -> None:
+    commands = sys.modules.get("keras_tone.commands")
+    if commands is not None:  # the same line, with control characters escaped
+        commands.error_line(message)
+        return
     print(" ".join(str(message).split()), file=sys.stderr)
 
 

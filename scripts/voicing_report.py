@@ -12,7 +12,8 @@ Two measurements of `keras_tone.layers.VoicedSpeech` through the public API
   `../shared/words` (words of 2-4 syllables), per folder, and per tone or
   syllable count.
 
-Prints Markdown tables (the numbers in docs/using.md come from here).
+Prints Markdown tables. `FileResult.voiced` is the gate (`keras_tone.gate`);
+scripts/gate_report.py measures its thresholds (docs/troubleshooting.md).
 
 Example:
     $ python scripts/voicing_report.py                 # ~2 min on 2 cores

@@ -118,3 +118,59 @@ def voiced_word(*tones: int, sample_rate: int = 16000) -> np.ndarray:
         for i, tone in enumerate(tones)
     ]
     return np.concatenate(parts)
+
+
+def consonant(kind: str, rng: np.random.Generator, sample_rate: int = 16000) -> np.ndarray:
+    """A consonant-like stretch: 's' (noise above 3 kHz) or 't' (closure, then a burst)."""
+    if kind == "s":  # 90 ms of noise above 3 kHz
+        noise = rng.standard_normal(int(0.09 * sample_rate))
+        spectrum = np.fft.rfft(noise)
+        spectrum[np.fft.rfftfreq(noise.size, 1 / sample_rate) < 3000] = 0
+        return 0.06 * np.fft.irfft(spectrum, n=noise.size) / noise.std()
+    if kind == "t":  # 50 ms closure, then a 15 ms burst
+        n = int(0.015 * sample_rate)
+        burst = 0.08 * rng.standard_normal(n) * np.hanning(n)
+        return np.concatenate([np.zeros(int(0.05 * sample_rate)), burst])
+    raise ValueError(kind)
+
+
+def spoken_sentence(
+    syllables: list[tuple[str, int]],
+    *,
+    seed: int = 0,
+    pause_after: tuple[int, ...] = (),
+    sample_rate: int = 16000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A sentence of `(initial, tone)` syllables ('s', 't' or '' for none), and its true starts.
+
+    Vowel-like syllables of 140-220 ms after their consonant, 0.3 s of silence around, a
+    0.4 s pause after each syllable index in `pause_after`, a -80 dB noise floor.
+    """
+    rng = np.random.default_rng(seed)
+    parts = [np.zeros(int(0.3 * sample_rate))]
+    starts = []
+    position = parts[0].size
+    for i, (initial, tone) in enumerate(syllables):
+        if i - 1 in pause_after:
+            parts.append(np.zeros(int(0.4 * sample_rate)))
+            position += parts[-1].size
+        starts.append(position / sample_rate)
+        if initial:
+            parts.append(consonant(initial, rng, sample_rate))
+            position += parts[-1].size
+        seconds = rng.uniform(0.14, 0.22)
+        vowel = voiced_syllable(tone, sample_rate, seconds=seconds, lead_silence=0.0)
+        vowel = vowel[: int(seconds * sample_rate)]
+        if not initial and i:  # a vowel-initial syllable: a dip in level marks its start
+            vowel = vowel * np.minimum(1.0, np.linspace(0.3, 2.0, vowel.size))
+        parts.append(vowel)
+        position += vowel.size
+    parts.append(np.zeros(int(0.3 * sample_rate)))
+    x = np.concatenate(parts)
+    x += 1e-4 * rng.standard_normal(x.size)
+    return x.astype(np.float32), np.array(starts)
+
+
+def sentence_pinyin(syllables: list[tuple[str, int]]) -> str:
+    """The pinyin of `spoken_sentence`'s syllables: sa1, ta4, a2..."""
+    return " ".join(f"{initial}a{tone}" for initial, tone in syllables)

@@ -57,7 +57,7 @@ def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 #: Why `bad_clip` cannot be read (`keras_tone.decoding`), as every command reports it.
-NOT_AUDIO = "not audio: the file starts with `RIFF this is not a wave...`"
+NOT_AUDIO = "not audio: the file holds text"
 
 
 @pytest.fixture(scope="module")
@@ -286,6 +286,23 @@ def test_predict_default_weights_error_is_clear(
     assert "'blcu'" in line and "--weights" in line
 
 
+def test_predict_default_preset_beside_a_folder_of_its_name(
+    clip_dir: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A `blcu/` folder in the working directory (BLCU corpus users have one) is no preset."""
+    (tmp_path / "blcu").mkdir()
+    (tmp_path / "blcu" / "notes.txt").write_text("recordings of the BLCU corpus")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_main(["predict", str(clip_dir / "sweep1.wav")], capsys)
+    assert status == 0, err
+    assert "sweep1.wav" in out and error_lines(err) == []
+    assert "'./blcu'" in err  # the warning says how to use the folder instead
+    status, _, err = run_main(
+        ["predict", str(clip_dir / "sweep1.wav"), "--weights", "./blcu"], capsys
+    )
+    assert status == 1 and "has no model.weights.h5" in err
+
+
 def test_predict_debug_shows_traceback(clip_dir: Path, capsys: pytest.CaptureFixture) -> None:
     argv = ["predict", str(clip_dir), "--weights", "no_such_preset", "--debug"]
     status, _, err = run_main(argv, capsys)
@@ -367,8 +384,10 @@ def test_predict_gives_no_tone_without_voiced_speech(
     errors = error_lines(err)
     for name in ("noise.wav", "sine.wav"):
         [line] = [e for e in errors if name in e]
-        assert line.startswith(f"keras-tone predict: {tmp_path / name}: no voiced speech (")
-        assert line.endswith("so no tone")
+        assert line == (
+            f"keras-tone predict: {tmp_path / name}: no tone: no voiced speech: silence, "
+            "noise, hum or a pure tone has no tone"
+        )
     assert errors[-1] == "keras-tone predict: 2 of 3 inputs failed"
 
 
@@ -757,18 +776,22 @@ def corpus_manifest(clip_dir: Path, bad_clip: Path, tmp_path: Path, monkeypatch)
 def test_evaluate_scores_what_it_can_read(
     weights: str, corpus_manifest: Path, weights_file: Path, bad_clip: Path, tmp_path, capsys
 ) -> None:
-    """`--weights` takes what its help says; an unreadable clip is reported, the rest scored."""
+    """`--weights` takes what its help says; an unreadable clip is reported, the rest scored.
+
+    The manifest names its clips by absolute paths, outside its folder: allowed by
+    `--allow-outside-paths`. The unreadable clip makes the exit status 1.
+    """
     handle = {"blcu": "blcu", "preset folder": str(weights_file.parent)}.get(
         weights, str(weights_file)
     )
     report = tmp_path / "reports" / "eval.json"
     argv = ["evaluate", "--weights", handle, str(corpus_manifest), "--json", str(report)]
-    status, out, err = run_main(argv, capsys)
-    assert status == 0, err
+    status, out, err = run_main([*argv, "--allow-outside-paths"], capsys)
+    assert status == 1, err
     errors = error_lines(err)
     assert errors[0] == f"keras-tone evaluate: {bad_clip}: {NOT_AUDIO}", err
     assert errors[-1] == (
-        "keras-tone evaluate: 1 clips could not be read and are not scored (4 are)"
+        "keras-tone evaluate: 1 clips could not be read and are not scored (4 clips are)"
     )
     written = json.loads(report.read_text())
     assert written["overall"]["clips"] == 4
@@ -790,7 +813,7 @@ def two_voice_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         for tone in CONTOURS:
             path = folder / f"{speaker}{tone}.wav"
             sf.write(path, signals.voiced_syllable(tone, pitch_scale=scale), SAMPLE_RATE)
-            rows.append(f"{path},ma,{tone},{speaker},{sex}")
+            rows.append(f"{path.name},ma,{tone},{speaker},{sex}")
     manifest = folder / "manifest.csv"
     manifest.write_text("\n".join(rows) + "\n")
     return manifest
@@ -800,7 +823,7 @@ def test_evaluate_speaker_context(
     two_voice_manifest: Path, weights_file: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     """--speaker-context: contexts by the speaker column, the report in the same structure."""
-    from keras_tone import evaluation
+    from keras_tone import runner
 
     grouped: list[list[str]] = []
 
@@ -808,8 +831,8 @@ def test_evaluate_speaker_context(
         grouped.append([str(s) for s in speakers])
         return real_leave_one_out(histograms, speakers)
 
-    real_leave_one_out = evaluation.leave_one_out
-    monkeypatch.setattr(evaluation, "leave_one_out", leave_one_out)
+    real_leave_one_out = runner.leave_one_out
+    monkeypatch.setattr(runner, "leave_one_out", leave_one_out)
     reports, printed = {}, {}
     for flag in ([], ["--speaker-context"]):
         path = tmp_path / f"evaluate{len(flag)}.json"
@@ -872,8 +895,10 @@ def run_module(
 def test_readme_command_prints_the_table_and_nothing_on_stderr() -> None:
     """The README's first command, as a user runs it: its table, and a silent stderr."""
     readme = (REPO / "README.md").read_text()
+    command = readme.split(".venv/bin/keras-tone ", 1)[1].split("\n", 1)[0].split()
+    assert command == ["predict", "samples/"]  # the human voice, not the eSpeak test clips
     shown = readme.split("It prints", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
-    done = run_module("predict", "tests/data/", cwd=REPO)
+    done = run_module(*command, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout == shown

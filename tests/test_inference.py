@@ -11,14 +11,14 @@ import soundfile as sf
 
 from keras_tone import FileResult, ToneNet, load_audio, predict_files, prepare_batch
 from keras_tone._keras import keras
-from keras_tone.inference import MIN_VOICED_SECONDS
+from keras_tone.gate import MIN_VOICED_SECONDS
 
 RATE = 16000
 
 
 @pytest.fixture(scope="module")
 def model():
-    keras.utils.set_random_seed(7)  # weights whose padding dependence (below) is 1.4e-4
+    keras.utils.set_random_seed(7)
     return ToneNet(weights=None)
 
 
@@ -44,7 +44,7 @@ def folder(tmp_path_factory):
     (root / "empty.wav").write_bytes(b"")
     files["empty.wav"] = "empty file (0 bytes)"
     (root / "page.mp3").write_text("<!DOCTYPE html><html>gone</html>")
-    files["page.mp3"] = "not audio: the file starts with `<!DOCTYPE html>`"
+    files["page.mp3"] = "not audio: the file holds text (an HTML page)"
     sf.write(root / "silent.wav", np.zeros(RATE, np.float32), RATE)
     files["silent.wav"] = "the clip is silent (all samples are zero): there is no tone to classify"
     nan = _syllable(1, 0.1, 0.1)
@@ -86,16 +86,13 @@ def test_predictions_equal_todays_path(model, folder):
 
 
 def test_a_clip_that_runs_to_its_last_sample(model, tmp_path):
-    """Today's answer for such a clip depends on its batch's padding; predict_files' does not."""
+    """Such a clip gets one answer: alone, after any padding, and from predict_files."""
     clip = _syllable(4, 0.1, 0.0)[:-800]  # cut inside the syllable
     sf.write(tmp_path / "cut.wav", clip, RATE, subtype="FLOAT")
     (result,) = predict_files(model, [tmp_path / "cut.wav"])
-    padded = [np.pad(clip, (0, n)) for n in (1023, 1024, 5000)]
-    answers = [_today(model, [c])[0] for c in padded]
-    np.testing.assert_allclose(result.probabilities, answers[1], atol=1e-5)
-    np.testing.assert_allclose(answers[1], answers[2], atol=1e-6)
-    alone = _today(model, [clip])[0]
-    assert np.abs(alone - answers[1]).max() > 1e-5  # so the margin is needed
+    for padding in (0, 1023, 5000):
+        answer = _today(model, [np.pad(clip, (0, padding))])[0]
+        np.testing.assert_allclose(result.probabilities, answer, atol=1e-5)
 
 
 def test_batch_size_and_workers_change_nothing(model, folder):
@@ -150,7 +147,7 @@ def test_no_warnings_reach_the_caller(model, tmp_path):
 
 
 def test_models_without_waveform_input_are_refused():
-    with pytest.raises(ValueError, match="takes waveforms"):
+    with pytest.raises(ValueError, match="take waveforms"):
         predict_files(ToneNet(weights=None, include_preprocessing=False), [])
 
 
@@ -262,13 +259,99 @@ def test_the_traced_graph_does_not_keep_the_model_alive(tmp_path):
     import gc
     import weakref
 
-    from keras_tone import inference
+    from keras_tone import runner
 
     model = ToneNet(weights=None)
     sf.write(tmp_path / "a.wav", _syllable(1, 0.1, 0.1), RATE)
     predict_files(model, [tmp_path / "a.wav"])  # traces the graph
-    assert model in inference._GRAPHS
+    assert model in runner._GRAPHS
     alive = weakref.ref(model)
     del model
     gc.collect()
     assert alive() is None
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+def test_predict_and_evaluate_give_identical_probabilities(model, folder, tmp_path, monkeypatch):
+    """`keras-tone predict` and `keras-tone evaluate` run one code path on a clip."""
+    from keras_tone.evaluation import evaluate
+    from keras_tone.runner import Runner
+
+    root, files = folder
+    good = [n for n in sorted(files) if files[n] is None and n != "stereo.mp3"]
+    rows = [f"{root / n},ma,{i % 4 + 1},me,F" for i, n in enumerate(good)]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,syllable,tone,speaker,sex\n" + "\n".join(rows) + "\n")
+    seen = []
+    classify = Runner.classify
+
+    def spy(self, features, *args, **kwargs):
+        seen.append(classify(self, features, *args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(Runner, "classify", spy)
+    report = evaluate(model, manifest, cache_dir=tmp_path / "cache", allow_outside_paths=True)
+    assert report["overall"]["clips"] == len(good) and len(seen) == 1
+    results = predict_files(model, [root / n for n in good], batch_size=3)
+    np.testing.assert_array_equal(np.stack([r.probabilities for r in results]), seen[0])
+
+
+def test_runner_is_the_model(model, context_model, two_voices):
+    """The front end and head passes give `model.predict`'s probabilities, and the histograms."""
+    from keras_tone.context import pitch_histograms
+    from keras_tone.runner import Runner
+
+    paths, speakers = two_voices
+    clips = [load_audio(p) for p in paths]
+    batch = prepare_batch(clips)
+    out = Runner(model, batch_size=4).predict(clips)
+    np.testing.assert_allclose(out.probabilities, model.predict(batch, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(out.histograms, pitch_histograms(clips), atol=1e-6)
+    assert (out.voiced_seconds > MIN_VOICED_SECONDS).all()
+    runner = Runner(context_model, batch_size=2)
+    features = runner.features(clips)
+    contexts = np.random.default_rng(0).uniform(0, 2, (len(clips), runner.context_size))
+    expected = context_model.predict([batch, contexts.astype("float32")], verbose=0)
+    np.testing.assert_allclose(runner.classify(features, contexts), expected, atol=1e-5)
+    zeros = np.zeros_like(contexts, dtype="float32")
+    alone = context_model.predict([batch, zeros], verbose=0)
+    np.testing.assert_allclose(runner.classify(features), alone, atol=1e-5)
+
+
+def test_speaker_context_takes_one_front_end_pass(context_model, two_voices, monkeypatch):
+    from keras_tone.runner import Runner
+
+    paths, speakers = two_voices
+    passes = []
+    front_batches = Runner._front_batches
+
+    def count(self, clips):
+        passes.append(len(clips))
+        return front_batches(self, clips)
+
+    monkeypatch.setattr(Runner, "_front_batches", count)
+    predict_files(context_model, paths, speakers=speakers)
+    assert passes == [len(paths)]
+
+
+def test_runner_errors_say_what_to_do(model, context_model):
+    from keras_tone import ToneNetConfig
+    from keras_tone.runner import Runner
+
+    clip = [_syllable(1, 0.0, 0.1)]
+    with pytest.raises(ValueError, match="speaker_context=True"):
+        Runner(model).predict(clip, contexts=np.zeros(87, "float32"))
+    with pytest.raises(ValueError, match=r"contexts must be \[1, 87\].*Received: contexts.shape"):
+        Runner(context_model).predict(clip, contexts=np.zeros((2, 87), "float32"))
+    with pytest.raises(ValueError, match="one label per clip"):
+        Runner(context_model).predict(clip, groups=["a", "b"])
+    with pytest.raises(ValueError, match="front end alone"):
+        Runner(ToneNetConfig()).predict(clip)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        Runner(model).predict([np.full(100, np.nan, "float32")])
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        Runner(model, batch_size=0)
+    with pytest.raises(ValueError, match="with their classifier"):
+        Runner(ToneNet(weights=None, include_top=False, pooling="avg"))

@@ -18,6 +18,7 @@ from keras_tone.layers import (
     LogMelSpectrogram,
     PitchHistogram,
     PitchSalience,
+    PowerSpectrogram,
     RelativePitch,
     SyllableNormalization,
 )
@@ -169,6 +170,7 @@ def _model(layer: keras.layers.Layer) -> keras.Model:
         SyllableNormalization(sample_rate=16000, duration=0.5),
         HighPass(sample_rate=16000, cutoff_hz=80.0, taps=511),
         PitchSalience(sample_rate=16000, fmin=60.0, fmax=500.0, harmonics=8, decay=0.9),
+        PowerSpectrogram(sample_rate=16000, n_fft=1024, hop_length=512, first_bin=5, last_bin=40),
     ],
     ids=lambda layer: type(layer).__name__,
 )
@@ -287,6 +289,19 @@ def test_syllable_normalization_trims_levels_and_fits():
     log_mel = LogMelSpectrogram(sample_rate=16000, **RECIPE)
     images = log_mel(np.stack([out, again])).numpy()
     assert np.corrcoef(images[0].ravel(), images[1].ravel())[0, 1] > 0.99
+
+
+def test_syllable_normalization_ends_with_the_clip():
+    """A syllable that runs to its clip's last sample takes none of the batch's padding."""
+    clip = signals.voiced_syllable(2, seconds=0.5, lead_silence=0.1)[:-2000]  # ends loud
+    layer = SyllableNormalization(sample_rate=16000, max_duration=2.0)
+    alone, length = layer.segment(clip[None])
+    padded_clip = np.pad(clip, (0, 20000))
+    batch = np.stack([padded_clip, signals.white_noise(16000, 2.0)[: padded_clip.size]])
+    padded, lengths = layer.segment(batch)
+    assert int(lengths[0]) == int(length[0]) and padded.shape[1] > alone.shape[1]
+    np.testing.assert_allclose(padded[0, : alone.shape[1]], alone[0], atol=1e-6)
+    assert not np.asarray(padded[0, alone.shape[1] :]).any()
 
 
 def test_syllable_normalization_keeps_silence_silent():
@@ -423,3 +438,71 @@ def test_pitch_layers_keras_file_roundtrip(kind, tmp_path):
 def test_pitch_layers_refuse_bad_arguments(layer_type, kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         layer_type(**kwargs)
+
+
+# --------------------------------------------------------------------------- one shared spectrum
+
+
+def _clips() -> np.ndarray:
+    clips = [signals.voiced_syllable(t) for t in (1, 2, 3, 4)]
+    clips += [signals.white_noise(16000), signals.chirp(16000), signals.silence_then_burst(16000)]
+    return np.stack([np.pad(c, (0, 16000 - c.size)) for c in clips])
+
+
+@pytest.mark.parametrize(
+    "log_mel",
+    [RECIPE, dict(RECIPE, fmin=300.0, fmax=2500.0, n_mels=40)],
+    ids=["same bins", "log-mel bins inside the pitch bins"],
+)
+def test_spectral_layers_give_from_a_shared_spectrum_what_they_give_alone(log_mel):
+    """One STFT for several layers changes none of their outputs (1e-6, float32 rounding)."""
+    x = _clips()
+    layers = [
+        LogMelSpectrogram(sample_rate=16000, **log_mel),
+        MFCC(sample_rate=16000, n_mfcc=13, **log_mel),
+        PitchSalience(sample_rate=16000, n_fft=1024, hop_length=512),
+    ]
+    spectrum = PowerSpectrogram.covering(layers)
+    assert (spectrum.first_bin, spectrum.last_bin) == (5, 236)
+    power = spectrum(x)
+    for layer in layers:
+        shared = layer.from_power(spectrum.select(power, layer)).numpy()
+        np.testing.assert_allclose(shared, layer(x).numpy(), rtol=0, atol=1e-6)
+
+
+def test_front_end_images_are_those_of_its_layers_alone():
+    """The front end's log-mel and pitch images come from one spectrum, as if each were alone."""
+    from keras_tone.frontend import FrontEnd, fit_frames
+
+    front_end = FrontEnd()
+    x = _clips()
+    log_mel, salience = front_end(x)
+    syllables, lengths = front_end.normalize(x)
+    frames = 1 + lengths // front_end.log_mel.hop_length
+    alone = [
+        fit_frames(layer(syllables), frames, front_end.frames)
+        for layer in (front_end.log_mel, front_end.pitch)
+    ]
+    np.testing.assert_allclose(log_mel, alone[0], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(salience, alone[1], rtol=0, atol=1e-6)
+
+
+def test_power_spectrogram_matches_librosa():
+    y = signals.voiced_syllable(2)
+    layer = PowerSpectrogram(
+        sample_rate=16000, n_fft=1024, hop_length=512, first_bin=5, last_bin=236
+    )
+    expected = (np.abs(librosa.stft(y, n_fft=1024, hop_length=512)) ** 2).T[:, 5:237]
+    np.testing.assert_allclose(layer(y[None]).numpy()[0], expected, rtol=1e-3, atol=1e-6)
+
+
+def test_a_shared_spectrum_refuses_layers_of_other_frames():
+    log_mel = LogMelSpectrogram(sample_rate=16000, **RECIPE)
+    other = PitchSalience(sample_rate=16000, n_fft=1024, hop_length=256)
+    with pytest.raises(ValueError, match="must read the same frames"):
+        PowerSpectrogram.covering([log_mel, other])
+    spectrum = PowerSpectrogram.covering([log_mel])
+    with pytest.raises(ValueError, match="reads other frames or bins than this power spectrum"):
+        spectrum.select(spectrum(np.zeros((1, 4000), "float32")), other)
+    with pytest.raises(ValueError, match=re.escape("Received: first_bin=10, last_bin=5")):
+        PowerSpectrogram(first_bin=10, last_bin=5)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from keras_tone.hanzi import read_hanzi
 from keras_tone.pinyin import (
     SYLLABLES,
     ExpectedSyllable,
@@ -210,3 +211,50 @@ def test_synthetic_surface_differs_only_where_its_readme_says():
         has_33 = any(a == b == 3 for a, b in zip(tones[:-1], tones[1:], strict=True))
         assert has_33 or "一" in r["hanzi"] or "不" in r["hanzi"], r
     assert len(differ) == 116  # 109 words with a 3-3, 7 with 一/不 (README)
+
+
+# --- characters to expected syllables (read_hanzi) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, pinyin, surface",
+    [
+        ("你好", "ni3 hao3", [2, 3]),
+        ("你好，一起去！", "ni3 hao3 yi1 qi3 qu4", [2, 3, 4, 3, 4]),  # 一 before qi3 -> 4
+        ("不是。", "bu4 shi4", [2, 4]),  # pypinyin writes bu2: put back to bu4, then the rule
+        ("一切都好", "yi1 qie4 dou1 hao3", [2, 4, 1, 3]),
+        ("看一看", "kan4 yi1 kan4", [4, 5, 4]),
+        ("银行", "yin2 hang2", [2, 2]),  # a polyphone settled by the phrase
+        ("设定29度", "she4 ding4 er4 shi2 jiu3 du4", [4, 4, 4, 2, 3, 4]),
+        ("设定三十一度", "she4 ding4 san1 shi2 yi1 du4", [4, 4, 1, 2, 1, 4]),  # numeral 一
+        ("2024年", "er4 ling2 er4 si4 nian2", [4, 2, 4, 4, 2]),  # a year: digit by digit
+        ("25.5%", "bai3 fen1 zhi1 er4 shi2 wu3 dian3 wu3", [3, 1, 1, 4, 2, 3, 2, 3]),
+    ],
+)
+def test_read_hanzi(text, pinyin, surface):
+    syllables = read_hanzi(text)
+    assert " ".join(s.pinyin for s in syllables) == pinyin
+    assert [s.surface for s in syllables] == surface
+
+
+def test_read_hanzi_third_tone_domains():
+    # One phrase without spaces: 3-3 right to left over the phrase.
+    assert [s.surface for s in read_hanzi("我想买")] == [3, 2, 3]
+    # Words given by spaces: 3-3 only inside each word (老虎 2 3, then 好 alone).
+    assert [s.surface for s in read_hanzi("老虎 好")] == [2, 3, 3]
+    # Punctuation always ends a phrase.
+    assert [s.surface for s in read_hanzi("好，好")] == [3, 3]
+
+
+def test_read_hanzi_keeps_characters_and_rules():
+    syllables = read_hanzi("一起走")
+    assert [s.hanzi for s in syllables] == ["一", "起", "走"]
+    assert [s.rule for s in syllables] == ["yi", "third-tone", None]
+
+
+@pytest.mark.parametrize(
+    "text, message", [("Hello 你好", "'H', 'e'|Latin"), ("，。", "characters")]
+)
+def test_read_hanzi_errors(text, message):
+    with pytest.raises(ValueError, match=message):
+        read_hanzi(text)

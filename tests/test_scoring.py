@@ -15,9 +15,9 @@ import pytest
 from signals import voiced_word as word  # syllables at 0.1-0.4 s, 0.5-0.8 s...
 
 import keras_tone
-from keras_tone import evaluation
 from keras_tone.audio import cut
 from keras_tone.context import pitch_histograms
+from keras_tone.runner import Runner
 from keras_tone.scoring import VERDICTS, score, verdict, word_verdict
 from keras_tone.textgrid import Interval
 
@@ -78,13 +78,18 @@ def test_score_takes_boundaries_as_pairs_or_textgrid_intervals(model) -> None:
 def test_score_context_is_the_other_syllables_plus_the_speaker(model, monkeypatch) -> None:
     """Each syllable's context: the pitch histograms of the word's other syllables (+ given)."""
     seen = {}
-    predict = evaluation.predict_clips
+    features, head = Runner.features, Runner._head
 
-    def spy(model, clips, *, contexts=None, batch_size=64):
-        seen["clips"], seen["contexts"] = clips, contexts
-        return predict(model, clips, contexts=contexts, batch_size=batch_size)
+    def spy_features(self, clips):
+        seen["clips"] = clips
+        return features(self, clips)
 
-    monkeypatch.setattr(evaluation, "predict_clips", spy)
+    def spy_head(self, log_mel, salience, context):
+        seen["contexts"] = context  # what reaches the model, one batch of three
+        return head(self, log_mel, salience, context)
+
+    monkeypatch.setattr(Runner, "features", spy_features)
+    monkeypatch.setattr(Runner, "_head", spy_head)
     audio = word(1, 2, 4)
     bounds = [(0.1, 0.4), (0.45, 0.75), (0.8, 1.1)]
     extra = np.linspace(0.0, 1.0, int(model.inputs[1].shape[-1])).astype("float32")
@@ -119,10 +124,11 @@ def test_a_four_class_model_does_not_judge_neutral_tones() -> None:
     ("make_audio", "expected", "options", "message"),
     [
         (lambda: np.zeros(0, "float32"), "ni3 hao3", {}, "waveform is empty"),
-        (lambda: np.zeros(SR, "float32"), "ni3 hao3", {}, "silent"),
+        (lambda: np.zeros(SR, "float32"), "ni3 hao3", {}, "no voiced speech"),
         (lambda: word(2), "nı3 hoa3", {}, "Cannot read the pinyin"),
         (lambda: word(2), "ni3 hao3", {"hanzi": "你"}, "1 characters for 2 syllables"),
-        (lambda: word(2)[:2400], "a1 " * 6, {}, "too short for 6 syllables"),
+        (lambda: word(2)[:4800], "a1 " * 6, {}, "holds about 1 syllable, not the 6 expected"),
+        (lambda: word(2)[:2400], "a1", {}, "too little voiced speech (0.05 s"),
         (lambda: word(2, 3), "ni3 hao3", {"boundaries": [(0.1, 0.4)]}, "1 intervals for the 2"),
         (
             lambda: word(2, 3),

@@ -12,7 +12,7 @@ from voicing_reference import voiced_frames
 
 from keras_tone import load_audio
 from keras_tone._keras import keras
-from keras_tone.inference import MIN_VOICED_SECONDS
+from keras_tone.gate import MIN_VOICED_SECONDS, refusal
 from keras_tone.layers import VoicedSpeech
 
 RATE = 16000
@@ -145,7 +145,11 @@ def test_exports_with_plain_ops(fmt, tmp_path):
 @pytest.mark.slow
 @pytest.mark.data
 def test_few_real_clips_are_flagged(shared_data, layer):
-    """Under 0.5% of the shared recordings (all speakers, neutral tones too) look voiceless."""
+    """The gate refuses under 2% of the shared recordings (all speakers, neutral tones too).
+
+    1.50% when measured (scripts/gate_report.py; docs/troubleshooting.md), mostly
+    neutral-tone and creaky tone-3 syllables cut from connected speech.
+    """
     manifests = sorted(shared_data.glob("*/manifest.csv"))
     flagged, total = collections.Counter(), 0
     graph = tf.function(layer, input_signature=[tf.TensorSpec([None, None], tf.float32)])
@@ -159,7 +163,9 @@ def test_few_real_clips_are_flagged(shared_data, layer):
             for row, clip in zip(batch, clips, strict=True):
                 row[: clip.size] = clip
             seconds = graph(batch).numpy()
-            flagged[manifest.parent.name] += int(np.sum(seconds < MIN_VOICED_SECONDS))
+            lengths = [clip.size / RATE for clip in clips]
+            reasons = [refusal(float(v), n) for v, n in zip(seconds, lengths, strict=True)]
+            flagged[manifest.parent.name] += sum(reason is not None for reason in reasons)
         total += len(paths)
     print(f"flagged {sum(flagged.values())} of {total}: {dict(flagged)}")
-    assert total > 13000 and sum(flagged.values()) < 0.005 * total
+    assert total > 13000 and sum(flagged.values()) < 0.02 * total

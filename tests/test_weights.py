@@ -155,6 +155,32 @@ def test_a_bare_unregistered_file_loads_with_a_warning(presets_made, tmp_path):
     np.testing.assert_array_equal(kernel, presets_made.kernel_a)
 
 
+def test_a_bare_preset_name_is_the_preset_beside_a_folder_of_that_name(tmp_path, monkeypatch):
+    """A `blcu/` folder here (a BLCU corpus, say) does not shadow the preset; `./blcu` is it."""
+    (tmp_path / "blcu").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(weights.WeightsWarning, match="both a preset and a folder.*'./blcu'"):
+        resolved = weights.resolve_weights("blcu")
+    assert resolved.preset == "blcu" and resolved.source == "bundled"
+    with pytest.raises(FileNotFoundError, match="The folder 'blcu' has no model.weights.h5"):
+        weights.resolve_weights("./blcu")
+    with pytest.raises(FileNotFoundError, match="has no model.weights.h5"):
+        weights.resolve_weights(Path("blcu"))  # a Path is always a path
+
+
+def test_a_bare_name_of_no_preset_is_a_local_folder(presets_made, tmp_path, monkeypatch):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name in ("model.weights.h5", "config.json", "metadata.json"):
+        (folder / name).write_bytes((presets_made.a / name).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(weights.UnregisteredWeightsWarning):
+        resolved = weights.resolve_weights("mine")
+    assert resolved.source == "local" and resolved.path == Path("mine") / "model.weights.h5"
+    with pytest.raises(ValueError, match=r"Unknown preset 'theirs'.*'\./blcu'"):
+        weights.resolve_weights("theirs")
+
+
 @pytest.mark.parametrize("changed", ["model.weights.h5", "config.json"])
 def test_folder_that_does_not_match_its_metadata_is_refused(presets_made, tmp_path, changed):
     folder = tmp_path / "copy"

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -49,8 +50,8 @@ def test_wheel_bundles_presets_and_loads_them_offline(tmp_path):
     # A copy of the source tree with one extra preset, registered as bundled-only.
     source = tmp_path / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in ("keras_tone", "keras_tone_cli"):
-        shutil.copytree(REPO_ROOT / package, source / package, ignore=ignore)
+    for folder in ("keras_tone", "keras_tone_cli", "samples"):
+        shutil.copytree(REPO_ROOT / folder, source / folder, ignore=ignore)
     shutil.copy(REPO_ROOT / "pyproject.toml", source)
     if (REPO_ROOT / "weights").is_dir():
         shutil.copytree(REPO_ROOT / "weights", source / "weights", ignore=ignore)
@@ -77,6 +78,7 @@ def test_wheel_bundles_presets_and_loads_them_offline(tmp_path):
             sys.executable,
             "-m",
             "build",
+            "--sdist",
             "--wheel",
             "--no-isolation",
             "--outdir",
@@ -92,6 +94,12 @@ def test_wheel_bundles_presets_and_loads_them_offline(tmp_path):
     assert {"keras_tone/presets.json", "keras_tone_cli/__init__.py"} <= names
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     assert "keras-tone = keras_tone_cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    # The README's sample clips are the repository's: in the sdist, not in the wheel.
+    assert not [n for n in names if "samples/" in n or n.endswith(".mp3")]
+    (sdist,) = dist.glob("keras_tone-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        packed = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"samples/README.md", "samples/ma1.mp3", "samples/ma4.mp3"} <= packed
 
     # Install it (no dependencies: they come from this environment) and load offline.
     site = tmp_path / "site"

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from signals import voiced_word
 
-from keras_tone import evaluation
 from keras_tone.datasets import Corpus
 from keras_tone.evaluation import evaluate, manifests_are_words, word_evaluation_report
 from keras_tone.reports import format_report
+from keras_tone.runner import Runner
 from keras_tone.words import WordCorpus, WordRow, is_word_manifest, load_word_corpus
 
 # --------------------------------------------------------------------------- the report
@@ -181,7 +181,7 @@ def test_load_word_corpus_cuts_each_word_into_its_syllables(
     for clip, (start, end) in zip(corpus.syllables.waveforms, corpus.segments, strict=True):
         assert clip.size == pytest.approx((end - start) * 16000, abs=1)
     (broken, reason), (short, why) = corpus.syllables.unreadable
-    assert broken.endswith("broken.wav") and reason.startswith("not audio: the file starts with")
+    assert broken.endswith("broken.wav") and reason.startswith("not audio: the file holds text")
     assert short.endswith("short.wav") and "cannot be cut into 6 syllables" in why
 
     # Decoded once: the second time comes from the cache.
@@ -210,13 +210,13 @@ def test_evaluate_word_manifest(
 ) -> None:
     """A syllable's context: its word's other syllables; with speaker_context, its speaker's."""
     groups_seen = []
-    classify = evaluation.classify_syllables
+    classify = Runner.classify
 
-    def spy(model, clips, groups, **kwargs):
+    def spy(self, features, contexts=None, *, groups=None):
         groups_seen.append(np.asarray(groups).tolist())
-        return classify(model, clips, groups, **kwargs)
+        return classify(self, features, contexts, groups=groups)
 
-    monkeypatch.setattr(evaluation, "classify_syllables", spy)
+    monkeypatch.setattr(Runner, "classify", spy)
     report = evaluate(preset, word_manifest, cache_dir=tmp_path, speaker_context=speaker_context)
     expected_groups = (
         ["a"] * 7 + ["b"] * 4 if speaker_context else [0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4]

@@ -56,13 +56,19 @@ def test_missing_columns(tmp_path):
     assert ",".join(WORD_MANIFEST_COLUMNS) in str(info.value)
 
 
+def test_surface_digits_may_run_together(tmp_path):
+    manifest = _write(tmp_path, "a.wav,一定,yi1 ding4,24,s,F", "b.wav,你好,ni3 hao3,2 3,s,F")
+    assert [row.surface for row in read_word_manifest(manifest)] == [(2, 4), (2, 3)]
+
+
 @pytest.mark.parametrize(
     "bad_line, message",
     [
         ("b.wav,你好,ni3 hao3,2,s,F", "surface '2' has 1 tones but pinyin 'ni3 hao3' has 2"),
         ("b.wav,你好,ni3 hao3,2 3 3,s,F", "has 3 tones"),
         ("b.wav,你好,ni3 hao3,2 6,s,F", "surface tone '6'"),
-        ("b.wav,你好,ni3 hao3,23,s,F", "surface tone '23'"),
+        ("b.wav,你好,ni3 hao3,26,s,F", "surface tone '6' in '26'"),
+        ("b.wav,你好,ni3 hao3,233,s,F", "has 3 tones"),
         ("b.wav,你好,ni3 hao3,2 x,s,F", "surface tone 'x'"),
         ("b.wav,你好,ni3 hoa3,2 3,s,F", "Cannot read the pinyin"),
         ("b.wav,你好吗,ni3 hao3,2 3,s,F", "3 characters for 2 syllables"),

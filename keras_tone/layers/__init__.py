@@ -1,11 +1,15 @@
 """In-graph audio front end: waveforms in, librosa-compatible features and pitch out.
 
 * `LogMelSpectrogram`: `librosa.power_to_db(librosa.feature.melspectrogram(...))`.
+* `PowerSpectrogram`: the STFT power of a range of bins, which several of
+  the spectral layers can share (`PowerSpectrogram.covering`, `from_power`).
 * `MFCC`: `librosa.feature.mfcc(...)` (orthonormal DCT-II, optional liftering).
 * `HighPass`: a linear-phase FIR high-pass against DC offsets and rumble.
 * `SyllableNormalization`: trims leading and trailing silence, normalises
   loudness and fits each clip to a fixed duration, so a padded batch of clips
   of any length can go straight into a model.
+* `clip_lengths`: each clip's length in such a batch (up to its last
+  non-zero sample), so that no clip's output depends on the padding.
 * `PitchSalience`, `PitchHistogram`, `RelativePitch`: pitch salience over F0
   candidates, a clip's (or a speaker's) pitch histogram, and salience
   re-centred on the speaker's median pitch.
@@ -25,11 +29,11 @@ The waveform layers compute in float32, also under a mixed-precision policy
 off by several dB.
 """
 
-from keras_tone.layers._base import check_waveforms
+from keras_tone.layers._base import check_waveforms, clip_lengths
 from keras_tone.layers.filters import HighPass
 from keras_tone.layers.nonfinite import PropagateNonFinite, finite_examples
 from keras_tone.layers.pitch import PitchHistogram, PitchSalience, RelativePitch
-from keras_tone.layers.spectral import MFCC, LogMelSpectrogram
+from keras_tone.layers.spectral import MFCC, LogMelSpectrogram, PowerSpectrogram
 from keras_tone.layers.syllable import SyllableNormalization
 from keras_tone.layers.voicing import VoicedSpeech
 
@@ -39,10 +43,12 @@ __all__ = [
     "MFCC",
     "PitchHistogram",
     "PitchSalience",
+    "PowerSpectrogram",
     "PropagateNonFinite",
     "RelativePitch",
     "SyllableNormalization",
     "VoicedSpeech",
     "check_waveforms",
+    "clip_lengths",
     "finite_examples",
 ]

@@ -137,7 +137,15 @@ class Spectrogram(WaveformLayer):
     built-in ops only and to ONNX. For windows symmetric about `n_fft / 2`
     each frame is folded first (`keras_tone.dsp.folded_dft_matrices`): half
     the multiply-adds, the same result to float32 rounding.
+
+    Calling the layer on waveforms is `from_power` of its own STFT; layers
+    over the same frames can share one STFT instead
+    (`keras_tone.layers.PowerSpectrogram.covering`). Subclasses implement
+    `_from_power`.
     """
+
+    #: The DFT bins the layer reads (consecutive indices of the `n_fft`-point DFT).
+    bins: np.ndarray
 
     def _set_frames(
         self,
@@ -166,6 +174,38 @@ class Spectrogram(WaveformLayer):
         self._dft = np.concatenate([real, imag], axis=1).astype("float32")
         self._folded = dsp.folded_dft_matrices(real, imag)
         self._n_bins = bins.size
+        self.bins = np.asarray(bins)
+
+    def _framing(self) -> tuple[int, int, int, int, str, bool]:
+        """`(sample_rate, n_fft, hop_length, win_length, window, center)`: the frames it reads."""
+        return (
+            self.sample_rate,
+            self.n_fft,
+            self.hop_length,
+            self.win_length,
+            self.window,
+            self.center,
+        )
+
+    def from_power(self, power: Any) -> tf.Tensor:
+        """The layer's output from the power spectrum of its frames at its `bins`.
+
+        Args:
+            power: `[batch, frames, len(self.bins)]`, `|STFT|^2` of the frames
+                the layer reads (its `n_fft`, `hop_length`, `win_length`,
+                `window` and `center`): what a `PowerSpectrogram` over the
+                same frames gives, cut to these bins by its `select`.
+
+        Returns:
+            What calling the layer on the waveforms gives.
+        """
+        return self._from_power(tf.convert_to_tensor(power, "float32"))
+
+    def _from_power(self, power: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def _transform(self, x: tf.Tensor) -> tf.Tensor:
+        return self._from_power(self._power(x))
 
     def _frames(self, x: tf.Tensor) -> tf.Tensor:
         if self.center:
@@ -204,6 +244,26 @@ class Spectrogram(WaveformLayer):
         if self.center:
             return 1 + samples // self.hop_length
         return 1 + (samples - self.n_fft) // self.hop_length
+
+
+def clip_lengths(waveforms: tf.Tensor) -> tf.Tensor:
+    """Each clip's length `[batch]` int32: up to and including its last non-zero sample.
+
+    Trailing zeros, a batch's padding or digital silence at the end of a
+    recording, are not part of a clip, so a clip has the same length alone
+    and in any zero-padded batch; a clip of only zeros has length 0. The
+    graph is a reduction of the non-zero mask times the sample positions,
+    which exports to TFLite built-ins and ONNX.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.layers import clip_lengths
+        >>> clip_lengths(np.array([[0.5, 0.0, 0.2, 0.0], [0.0] * 4], "float32")).numpy().tolist()
+        [3, 0]
+    """
+    positions = tf.range(1, tf.shape(waveforms)[1] + 1)
+    heard = tf.cast(tf.not_equal(waveforms, 0.0), "int32")
+    return tf.reduce_max(heard * positions[tf.newaxis, :], axis=1)
 
 
 def log10(x: tf.Tensor) -> tf.Tensor:

@@ -35,8 +35,8 @@ class PitchSalience(Spectrogram):
     (subharmonic summation, `keras_tone.dsp.subharmonic_matrix`), over the
     spectrum between `min_frequency` and `max_frequency`. Each example is then
     divided by its largest value, so its peak is 1. On voiced speech the peak
-    candidate of a frame is its F0 (within half a semitone on 75-88% of the
-    voiced frames of five shared voices, against librosa's pyin).
+    candidate of a frame is meant to be its F0; the documentation's design
+    page says how often it is.
 
     Args:
         sample_rate: sampling rate in Hz.
@@ -134,8 +134,8 @@ class PitchSalience(Spectrogram):
             decay=self.decay,
         ).astype("float32")
 
-    def _transform(self, x: tf.Tensor) -> tf.Tensor:
-        magnitude = tf.pow(self._power(x) + 1e-12, self.compression)
+    def _from_power(self, power: tf.Tensor) -> tf.Tensor:
+        magnitude = tf.pow(power + 1e-12, self.compression)
         salience = tf.matmul(magnitude, tf.constant(self._matrix))
         return salience / (tf.reduce_max(salience, axis=[1, 2], keepdims=True) + 1e-9)
 

@@ -7,7 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from keras_tone._keras import keras
-from keras_tone.layers._base import PACKAGE, WaveformLayer, float32_only, log10
+from keras_tone.layers._base import PACKAGE, WaveformLayer, clip_lengths, float32_only, log10
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
@@ -19,8 +19,10 @@ class SyllableNormalization(WaveformLayer):
 
     1. **Trim**: frames (`frame_length`, `hop_length`) whose RMS is more than
        `top_db` below the clip's loudest frame are silence; the syllable runs
-       from the first to the last frame that is not (zero padding at the end
-       of a batch is silence too, so padded batches need no lengths).
+       from the first to the last frame that is not, and ends at the latest
+       with the clip's last non-zero sample (`keras_tone.layers.clip_lengths`).
+       Trailing zeros are not part of a clip, so a clip gives the same output
+       alone and in a batch zero-padded to any length.
     2. **Fit**: the syllable starts at sample 0 of the output, padded with
        zeros after its end. With `max_duration=None` the output is
        `duration * sample_rate` samples and a longer syllable is cut there;
@@ -109,15 +111,19 @@ class SyllableNormalization(WaveformLayer):
             else int(round(self.max_duration * self.sample_rate))
         )
 
-    def segment(self, waveforms: Any) -> tuple[tf.Tensor, tf.Tensor]:
+    def segment(self, waveforms: Any, ends: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
         """`(syllables, lengths)`: the normalised syllables and their lengths in samples.
 
         `lengths[i]` counts the samples of syllable `i` (at most the output
-        length); the rest of its row is zeros.
+        length); the rest of its row is zeros. `ends` (`[batch]` int32) says
+        where each clip ends, in samples: a syllable never runs past it. By
+        default it is `clip_lengths(waveforms)`, the last non-zero sample.
         """
         x = self._check(waveforms)
         if x.shape.rank == 1:
-            x = x[tf.newaxis]
+            x = tf.expand_dims(x, 0)
+        if ends is None:
+            ends = clip_lengths(x)
         n = tf.shape(x)[1]
         short = tf.maximum(self.frame_length - n, 0)
         padded = tf.pad(x, [[0, 0], [0, short]])
@@ -130,7 +136,7 @@ class SyllableNormalization(WaveformLayer):
         first = tf.argmax(active, axis=1, output_type="int32")
         last = n_frames - 1 - tf.argmax(tf.reverse(active, [1]), axis=1, output_type="int32")
         start = first * self.hop_length
-        lengths = tf.minimum(last * self.hop_length + self.frame_length, n) - start
+        lengths = tf.minimum(last * self.hop_length + self.frame_length, ends) - start
         lengths = tf.minimum(lengths, self.max_samples)
         if self.max_duration is None:
             out = self.output_samples
@@ -138,7 +144,7 @@ class SyllableNormalization(WaveformLayer):
             out = tf.clip_by_value(tf.reduce_max(lengths), self.output_samples, self.max_samples)
 
         offsets = tf.range(out)[None, :]
-        inside = tf.cast(offsets < lengths[:, None], "float32")
+        inside = tf.sequence_mask(lengths, out, dtype="float32")
         index = tf.minimum(start[:, None] + offsets, n - 1)
         segment = tf.gather(x, index, batch_dims=1) * inside
 

@@ -2,8 +2,9 @@
 
 Its constants (low-pass, DFT, autocorrelation and band matrices) come from
 `keras_tone.dsp`; see the class docstring for what it measures, and
-docs/using.md ("Is there a voice?") for what it gives on recordings and on
-generated non-speech (`scripts/voicing_report.py`).
+docs/troubleshooting.md ("No tone, no verdict") for what the gate built on
+it (`keras_tone.gate`) gives on recordings and on generated non-speech
+(`scripts/gate_report.py`).
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ class VoicedSpeech(WaveformLayer):
     DFT (`X_hann[k] = X[k] / 2 - (X[k - 2] + X[k + 2]) / 4` for a frame half
     the DFT's length). The output is the number of voiced frames times the
     hop (16 ms). Zero padding after a clip does not change it. Examples that
-    hold NaN or Inf give NaN. The defaults and what they give on recordings
-    and on generated non-speech are in docs/using.md ("Is there a voice?").
+    hold NaN or Inf give NaN. What the defaults give on recordings and on
+    generated non-speech: docs/troubleshooting.md ("No tone, no verdict").
 
     Args:
         sample_rate: sampling rate of the input in Hz (analysed at half).
