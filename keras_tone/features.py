@@ -2,9 +2,10 @@
 
 Every clip gets `recipe.copies` augmented versions, made once with numpy
 (`augment_waveform`): version `v` of all clips of a speaker is one *virtual
-speaker* (the same pitch shift, `voice_draw`). Every
-version goes through ToneNet's own front end (`FeatureExtractor`, the
-`keras_tone.frontend.FrontEnd` of the model's config), and training
+speaker* (the same pitch shift, `voice_draw`, and the same recording
+condition, `condition_draw`). Every version goes through ToneNet's own front
+end (the front-end pass of `keras_tone.runner.Runner` for the model's
+config), and training
 (`make_dataset`) draws one version of each clip per epoch, with a speaker
 context made of other clips of the same virtual speaker.
 """
@@ -148,35 +149,6 @@ def _resample(x: np.ndarray, semitones: float) -> np.ndarray:
     return np.interp(positions, np.arange(len(x)), x).astype(np.float32)
 
 
-class FeatureExtractor:
-    """ToneNet's front end as a batch function: waveforms -> (log-mel, salience) images.
-
-    The front-end pass of `keras_tone.runner.Runner` for the `FrontEnd`
-    of `config` (a clip's images do not depend on its batch).
-
-    Example:
-        >>> import numpy as np
-        >>> from keras_tone.config import ToneNetConfig
-        >>> from keras_tone.features import FeatureExtractor
-        >>> clips = [np.full(n, 0.1, "float32") for n in (4000, 9000)]
-        >>> log_mel, salience = FeatureExtractor(ToneNetConfig())(clips)
-        >>> log_mel.shape, salience.shape
-        ((2, 32, 80), (2, 32, 87))
-    """
-
-    def __init__(self, config: ToneNetConfig) -> None:
-        self.config = config
-
-    def __call__(
-        self, waveforms: Sequence[np.ndarray], batch_size: int = 128
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """`(log_mel [n, frames, n_mels], salience [n, frames, candidates])`, float32."""
-        from keras_tone.runner import Runner
-
-        features = Runner(self.config, batch_size=batch_size).features(waveforms)
-        return features.log_mel, features.salience
-
-
 def make_features(
     corpus: Any,
     recipe: Recipe,
@@ -201,10 +173,9 @@ def make_features(
             passes the speakers it never holds out, so no held-out voice is
             heard in training, not even as babble.
     """
-    from keras_tone.layers import PitchHistogram
+    from keras_tone.runner import Runner
 
-    extract = FeatureExtractor(config)
-    histogram = PitchHistogram(floor=config.front_end.pitch.floor)
+    front_end = Runner(config, voicing=False)
     augment = _Augmenter(corpus, recipe, seed, babble_speakers)
     versions = 1 + recipe.copies
     n = len(corpus)
@@ -223,10 +194,11 @@ def make_features(
         for start in starts:
             stop = min(start + chunk, n)
             waves = [w for clip in pool.map(augment.versions, range(start, stop)) for w in clip]
-            mel, sal = extract(waves)
-            log_mel[start:stop] = mel.reshape(stop - start, versions, *mel.shape[1:])
-            salience[start:stop] = sal.reshape(stop - start, versions, *sal.shape[1:])
-            histograms[start:stop] = np.asarray(histogram(sal)).reshape(stop - start, versions, -1)
+            images = front_end.features(waves)
+            shape = (stop - start, versions)
+            log_mel[start:stop] = images.log_mel.reshape(*shape, *images.log_mel.shape[1:])
+            salience[start:stop] = images.salience.reshape(*shape, *images.salience.shape[1:])
+            histograms[start:stop] = images.histograms.reshape(*shape, -1)
     return Features(log_mel, salience, histograms)
 
 
@@ -352,7 +324,6 @@ def make_dataset(
 
 
 __all__ = [
-    "FeatureExtractor",
     "Features",
     "augment_waveform",
     "condition_draw",

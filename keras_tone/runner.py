@@ -4,7 +4,7 @@
 batches, zero-padded and run through the model: `keras_tone.predict_files`
 (`keras-tone predict`), `keras_tone.evaluation.evaluate`, `keras_tone.score`,
 the speaker context (`keras_tone.context`), the cross-validation folds and
-the training features (`keras_tone.features.FeatureExtractor`) all use it,
+the training features (`keras_tone.features.make_features`) all use it,
 so a clip gets the same probabilities whichever of them runs it. It runs
 two compiled functions that share the model's layers:
 
@@ -107,6 +107,9 @@ class Runner:
             `ToneNetConfig`, for a runner of the front end alone
             (`features` only).
         batch_size: clips per compiled call.
+        voicing: measure each clip's voiced seconds (`VoicedSpeech`, about
+            as much work as the rest of the front end); with `False` they
+            are NaN. Training features, which need no gate, leave it out.
 
     Raises:
         ValueError: `model` is not a waveform ToneNet with its classifier, or
@@ -125,13 +128,18 @@ class Runner:
         ((3, 4), (3, 87), (3,))
     """
 
-    def __init__(self, model: Any, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, model: Any, *, batch_size: int = BATCH_SIZE, voicing: bool = True) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(
                 f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"
             )
         front_end_only = isinstance(model, ToneNetConfig)
-        self.graph = _front_graph(model) if front_end_only else _model_graph(model)
+        if not (voicing or front_end_only):
+            raise ValueError(
+                "voicing=False is for a runner of the front end alone (a ToneNetConfig): "
+                "a model's runner feeds the gate. Received: voicing=False"
+            )
+        self.graph = _front_graph(model, voicing) if front_end_only else _model_graph(model)
         self.batch_size = batch_size
         self.config: ToneNetConfig = self.graph.config
         self.sample_rate = self.config.sample_rate
@@ -441,12 +449,12 @@ def _model_graph(model: Any) -> _Graph:
 
 
 @functools.lru_cache(maxsize=4)
-def _front_graph(config: ToneNetConfig) -> _Graph:
+def _front_graph(config: ToneNetConfig, measure_voicing: bool) -> _Graph:
     from keras_tone.frontend import FrontEnd
     from keras_tone.layers import VoicedSpeech
 
     front_end = FrontEnd(config)
-    voicing = VoicedSpeech(sample_rate=config.sample_rate)
+    voicing = VoicedSpeech(sample_rate=config.sample_rate) if measure_voicing else None
     return _Graph(config, _front_function(front_end, voicing), None, None, ("waveform",), None)
 
 
@@ -459,6 +467,8 @@ def _front_function(front_end: Any, voicing: Any) -> Callable[..., Any]:
     def front(waveforms: Any) -> tuple[Any, ...]:
         log_mel, salience = front_end(waveforms)
         histograms = heard_histograms(waveforms, salience, floor=floor)
+        if voicing is None:  # not measured
+            return log_mel, salience, histograms, tf.fill([tf.shape(waveforms)[0]], np.nan)
         return log_mel, salience, histograms, voicing(waveforms)
 
     return tf.function(front, input_signature=[tf.TensorSpec([None, None], tf.float32)])

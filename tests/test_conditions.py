@@ -165,5 +165,9 @@ def test_babble_never_holds_the_clips_own_or_a_held_out_voice():
     finally:
         conditions.babble = original
     assert picked and all(1.0 not in p for p in picked)  # "a" is never overheard
-    own = [p for p, speaker in zip(picked, np.repeat(corpus.speakers, 3), strict=True) if speaker == "b"]
+    own = [
+        p
+        for p, speaker in zip(picked, np.repeat(corpus.speakers, 3), strict=True)
+        if speaker == "b"
+    ]
     assert all(2.0 not in p for p in own)

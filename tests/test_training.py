@@ -49,7 +49,7 @@ def tiny_corpus(tmp_path, monkeypatch):
 
 def test_augment_is_seeded_and_shifts_pitch():
     clip = voiced_syllable(1, seconds=0.5)
-    quiet = Recipe(noise_probability=0.0, tempo=(1.0, 1.0))
+    quiet = Recipe(tempo=(1.0, 1.0), max_lead_seconds=0.0)
     a = features.augment_waveform(clip, np.random.default_rng(3), quiet, 16000, voice=12.0)
     b = features.augment_waveform(clip, np.random.default_rng(3), quiet, 16000, voice=12.0)
     np.testing.assert_array_equal(a, b)
@@ -67,35 +67,53 @@ def test_virtual_speakers_share_their_voice_change():
 
 def test_half_third_cuts_tone_3_only():
     clip = voiced_syllable(3, seconds=0.5)
-    cut = Recipe(half_third=1.0, pitch_jitter=0.0, noise_probability=0.0, tempo=(1.0, 1.0))
+    cut = Recipe(half_third=1.0, pitch_jitter=0.0, tempo=(1.0, 1.0), max_lead_seconds=0.0)
     rng = np.random.default_rng
     third = features.augment_waveform(clip, rng(0), cut, 16000, tone=3)
     assert 0.45 * len(clip) - 1 <= len(third) <= 0.7 * len(clip) + 1
     assert len(features.augment_waveform(clip, rng(0), cut, 16000, tone=4)) == len(clip)
 
 
-def test_augment_noise_adds_lead_and_noise():
+def test_augment_records_under_the_condition_after_a_lead():
+    from keras_tone.conditions import Condition, speech_level
+
     clip = voiced_syllable(2, seconds=0.3, lead_silence=0.0)
-    noisy = Recipe(pitch_jitter=0.0, noise_probability=1.0, snr_db=(20.0, 20.0), tempo=(1.0, 1.0))
-    out = features.augment_waveform(clip, np.random.default_rng(0), noisy, 16000)
+    still = Recipe(pitch_jitter=0.0, tempo=(1.0, 1.0))
+    noise = Condition(noise="white", snr_db=20.0)
+    out = features.augment_waveform(clip, np.random.default_rng(0), still, 16000, condition=noise)
     lead = len(out) - len(clip)
     assert 0 <= lead <= 0.3 * 16000
-    noise = out[lead:] - clip
-    level = np.sqrt(np.mean(clip[np.abs(clip) > 1e-3 * np.abs(clip).max()] ** 2))
-    snr = 20 * np.log10(level / noise.std())
-    assert abs(snr - 20.0) < 1.0
+    snr = 20 * np.log10(speech_level(clip) / (out[lead:] - clip).std())
+    assert abs(snr - 20.0) <= 3.05  # the virtual speaker's SNR, +-3 dB per clip
+    clean = features.augment_waveform(clip, np.random.default_rng(0), still, 16000)
+    np.testing.assert_array_equal(clean[len(clean) - len(clip) :], clip)
+
+
+def test_truncate_cuts_every_tone_within_its_voice():
+    cut = Recipe(
+        truncate=1.0, half_third=0.0, pitch_jitter=0.0, tempo=(1.0, 1.0), max_lead_seconds=0.0
+    )
+    t = np.arange(8000) / 16000
+    voice = len(t)
+    for tone in (1, 2, 3, 4):  # a steady vowel of 0.5 s after 0.1 s of silence
+        vowel = sum(np.sin(2 * np.pi * (150 + 20 * tone) * k * t) / k for k in range(1, 6))
+        clip = np.concatenate([np.zeros(1600), 0.1 * vowel]).astype(np.float32)
+        out = features.augment_waveform(clip, np.random.default_rng(tone), cut, 16000, tone=tone)
+        kept = (len(out) - int(0.1 * 16000)) / voice
+        assert 0.55 <= kept <= 0.96, (tone, kept)
+        np.testing.assert_array_equal(out, clip[: len(out)])
 
 
 def test_augment_tempo_changes_length_not_pitch():
     t = np.arange(8000) / 16000
     clip = (0.3 * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32)
-    slower = Recipe(pitch_jitter=0.0, noise_probability=0.0, tempo=(0.5, 0.5))
+    slower = Recipe(pitch_jitter=0.0, tempo=(0.5, 0.5), max_lead_seconds=0.0)
     out = features.augment_waveform(clip, np.random.default_rng(0), slower, 16000)
     assert abs(len(out) - 2 * len(clip)) <= 1024
     spectrum = np.abs(np.fft.rfft(out[2048:-2048] * np.hanning(len(out) - 4096)))
     peak_hz = np.argmax(spectrum) * 16000 / (len(out) - 4096)
     assert abs(peak_hz - 200.0) < 5.0, peak_hz
-    off = Recipe(pitch_jitter=0.0, noise_probability=0.0, tempo=(1.0, 1.0))
+    off = Recipe(pitch_jitter=0.0, tempo=(1.0, 1.0), max_lead_seconds=0.0)
     np.testing.assert_array_equal(
         features.augment_waveform(clip, np.random.default_rng(0), off, 16000), clip
     )
@@ -308,6 +326,7 @@ def test_run_recipe_keeps_the_recipes_values_unless_overridden():
 def test_front_end_matches_the_waveform_model():
     """Training features are what the saved waveform model computes."""
     from keras_tone import ToneNet
+    from keras_tone.runner import Runner
 
     clips = [
         voiced_syllable(3, seconds=0.4, pitch_scale=0.5) + 0.01,  # a DC offset, a low voice
@@ -316,7 +335,8 @@ def test_front_end_matches_the_waveform_model():
     model = ToneNet(weights=None, include_top=False)
     cut = keras.Model(model.input, model.get_layer("front_end").output)
     expected = [np.asarray(image) for image in cut(pad_batch(clips)[0])]
-    got = features.FeatureExtractor(ToneNetConfig())(clips)
+    images = Runner(ToneNetConfig(), voicing=False).features(clips)
+    got = (images.log_mel, images.salience)
     for mine, theirs, atol in zip(got, expected, (0.01, 1e-4), strict=True):  # dB, salience
         np.testing.assert_allclose(mine, theirs, atol=atol)
     for i, clip in enumerate(clips):  # as each clip alone
