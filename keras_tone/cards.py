@@ -6,9 +6,11 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from keras_tone.config import ToneNetConfig
 from keras_tone.presets import CARD_NAME, CONFIG_NAME, REPORT_NAME
-from keras_tone.reports import format_report, percent
+from keras_tone.reports import format_report, percent, validation_tables
 
 
 def model_card(
@@ -139,11 +141,12 @@ def model_card(
         "",
         "## Training recipe",
         "",
-        recipe_text(recipe, seed=report["seed"]),
+        recipe_text(recipe, seeds=report["seeds"]),
         f"Training took {report['train_seconds'] / 60:.1f} min on the CPU it ran on, in "
         f"{'mixed bfloat16' if recipe['mixed_precision'] else 'float32'} "
         "(final accuracy on the augmented training clips "
-        f"{percent(report['final_train_accuracy'])}%).",
+        + ", ".join(percent(m["final_train_accuracy"]) + "%" for m in report["members"])
+        + ").",
         "",
     ]
     if loso:
@@ -160,11 +163,20 @@ def model_card(
         ]
     if "validation" in report:
         body += [
-            "## Evaluation on held-out manifests",
+            "## Evaluation: voices from other collections",
             "",
-            format_report(report["validation"], markdown=True),
+            "Voices recorded elsewhere than any training voice, used to choose between "
+            "designs and never trained on (their recordings are not redistributed: "
+            + ", ".join(f"`{Path(m).parent.name}`" for m in report["validation_manifests"])
+            + ").",
+            "",
+            validation_tables(report, markdown=True),
             "",
         ]
+    if loso and "validation" in report:
+        body += [_precision_section(loso, report["validation"]), ""]
+    if "conditions" in report:
+        body += [_conditions_section(report["conditions"]), ""]
     if notes:
         body += [notes.strip(), ""]
     body += [
@@ -229,14 +241,82 @@ def write_card(
     return path
 
 
-def recipe_text(recipe: dict, *, seed: int) -> str:
+def _precision_section(loso: dict, validation: dict) -> str:
+    """Per-tone precision pooled over the LOSO folds (every seed) and the validation voices."""
+    from keras_tone.evaluation import metrics_from_confusion
+
+    classes = int(loso["classes"])
+    rows = []
+    for mode, title in (("alone", "alone"), ("context", "with context")):
+        pick = (
+            (lambda f: f["overall"]) if mode == "alone" else (lambda f: f["speaker_context"]["all"])
+        )
+        folds = [pick(fold) for runs in loso["folds"].values() for fold in runs.values()]
+        loso_confusion = np.sum([fold["confusion"] for fold in folds], axis=0)
+        both = loso_confusion + np.asarray(validation[mode]["overall"]["confusion"])
+        for name, confusion in (("leave-one-speaker-out", loso_confusion), ("both", both)):
+            precision = metrics_from_confusion(confusion, classes)["precision"]
+            rows.append([f"{name}, {title}", *(percent(p) + "%" for p in precision)])
+    names = list(loso["class_names"])
+    header = "| pooled over | " + " | ".join(names) + " |"
+    lines = [header, "|---" * (len(names) + 1) + "|"] + ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(
+        [
+            "### Per-tone precision (does one tone attract the others?)",
+            "",
+            "The share of the clips read as each tone that are that tone, pooled over every "
+            "fold and seed of leave-one-speaker-out, and with the validation voices added.",
+            "",
+            *lines,
+        ]
+    )
+
+
+def _conditions_section(conditions: list[dict]) -> str:
+    """Accuracy under noise, rooms and a telephone line (`scripts/conditions_report.py`)."""
+    out = [
+        "## Recording conditions",
+        "",
+        "Every clip re-recorded under each condition (`scripts/conditions_report.py`: "
+        "noise at an SNR relative to the active speech level, simulated rooms of a measured "
+        "RT60, the 300-3400 Hz telephone band), classified alone and with the speaker context "
+        "of the other clips under the same condition; accuracy %.",
+    ]
+    for entry in conditions:
+        names = list(entry["conditions"])
+        voices = list(entry["conditions"][names[0]]["alone"]["per_speaker"])
+        header = ["condition"] + [f"{v} {m}" for v in voices for m in ("alone", "context")]
+        rows = [
+            [name]
+            + [
+                percent(entry["conditions"][name][m]["per_speaker"][v])
+                for v in voices
+                for m in ("alone", "context")
+            ]
+            for name in names
+        ]
+        out += [
+            "",
+            f"Model `{entry['weights']}`:",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|---" * len(header) + "|",
+            *("| " + " | ".join(row) + " |" for row in rows),
+        ]
+    return "\n".join(out)
+
+
+def recipe_text(recipe: dict, *, seeds: list[int]) -> str:
     """The training recipe of a report, as one paragraph of a model card."""
     text = (
         f"{recipe['epochs']} epochs, batch {recipe['batch_size']}, Adam with a cosine schedule "
         f"from {recipe['learning_rate']}"
         + (" and an exponential moving average of the weights" if recipe["ema"] else "")
         + f", label smoothing {recipe['label_smoothing']}, class weighting "
-        f"`{recipe['class_weighting']}`, seed {seed}. Each clip has {recipe['copies']} "
+        f"`{recipe['class_weighting']}`, seed{'s' * (len(seeds) > 1)} "
+        f"{', '.join(map(str, seeds))}"
+        + (" (one network each, averaged in one model)" if len(seeds) > 1 else "")
+        + f". Each clip has {recipe['copies']} "
         "augmented versions besides the clean one; version v of a speaker's clips is one "
         "virtual speaker: "
     )

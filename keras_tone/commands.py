@@ -425,17 +425,16 @@ def train(args: argparse.Namespace) -> int:
     """`keras-tone train`: train a preset, or cross-validate with `--loso`."""
     if args.speakers is not None and not args.loso:
         raise CommandError("--speakers needs --loso", EXIT_USAGE)
-    card_options = (args.name, args.licences, args.card_notes, args.loso_report)
+    card_options = (args.name, args.licences, args.card_notes, args.loso_report, args.validation)
     if args.loso and any(option is not None for option in card_options):
         raise CommandError(
-            "--name, --licences, --card-notes and --loso-report are for a preset, not --loso",
+            "--name, --licences, --card-notes, --loso-report and --validation are for a preset, "
+            "not --loso",
             EXIT_USAGE,
         )
     if args.tempo is not None and args.tempo[0] > args.tempo[1]:
         low, high = args.tempo
         raise CommandError(f"--tempo LOW HIGH needs LOW <= HIGH; received {low} {high}", EXIT_USAGE)
-    if len(args.seed) > 1 and not args.loso:
-        raise CommandError("several --seed values need --loso", EXIT_USAGE)
     manifests = _existing(args.manifests, "manifest")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
@@ -472,8 +471,9 @@ def train(args: argparse.Namespace) -> int:
             options["compare_classes"] = 4
         report = crossval.cross_validate(manifests, args.output, seeds=args.seed, **options)
     else:
-        options["seed"] = args.seed[0]
+        options["seed"] = args.seed if len(args.seed) > 1 else args.seed[0]  # several: an ensemble
         for key, value in (
+            ("validation_manifests", args.validation and _existing(args.validation, "manifest")),
             ("name", args.name),
             ("data_licences", licences),
             ("card_notes", notes),
@@ -541,11 +541,11 @@ def card(args: argparse.Namespace) -> int:
         raise CommandError(f"no {REPORT_NAME} in {preset} (is it a folder written by train?)")
     licences = _read_json(args.licences, "licences")
     notes = _read_text(args.card_notes, "card notes")
-    loso_report = _loso_report(args.loso_report)
-
-    if loso_report is not None:
+    conditions = [_read_json(path, "conditions report") for path in args.conditions_report or ()]
+    added = {"loso": _loso_report(args.loso_report), "conditions": conditions or None}
+    if any(value is not None for value in added.values()):
         report = json.loads((preset / REPORT_NAME).read_text())
-        report["loso"] = loso_report
+        report.update({key: value for key, value in added.items() if value is not None})
         (preset / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
     print(write_card(preset, name=args.name, data_licences=licences, notes=notes))
     return EXIT_OK

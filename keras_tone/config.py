@@ -164,6 +164,10 @@ class ArchitectureConfig:
         pitch_units: units of the dense layer after the pitch blocks.
         dense_units: units of the hidden layer of the top.
         dropout: dropout rate before the classifier.
+        members: networks after the front end whose probabilities are
+            averaged: 1 for one network; more for an ensemble of networks
+            trained apart (e.g. with other seeds), in one model, the front
+            end computed once. Member `k`'s layers are named `member{k}_...`.
     """
 
     block_filters: tuple[int, ...] = (16, 32, 64)
@@ -173,6 +177,7 @@ class ArchitectureConfig:
     pitch_units: int = 64
     dense_units: int = 128
     dropout: float = 0.3
+    members: int = 1
 
 
 @dataclass(frozen=True)

@@ -207,14 +207,16 @@ def format_report(report: dict, *, markdown: bool = False) -> str:
     elif kind == "cross_validate":
         out.append(_loso_tables(report, heading, markdown))
     elif kind == "train":
+        members = report["members"]
+        accuracy = ", ".join(percent(m["final_train_accuracy"]) + "%" for m in members)
         out.append(
-            f"Trained on {report['clips']} clips of {', '.join(report['speakers'])} "
-            f"in {report['train_seconds']:.0f} s; final training accuracy "
-            f"{percent(report['final_train_accuracy'])}% (augmented training clips)."
+            f"Trained {len(members)} network(s) (seed {', '.join(str(m['seed']) for m in members)})"
+            f" on {report['clips']} clips of {', '.join(report['speakers'])} in "
+            f"{report['train_seconds']:.0f} s; final training accuracy {accuracy} "
+            "(augmented training clips)."
         )
         if "validation" in report:
-            out.append("")
-            out.append(format_report(report["validation"], markdown=markdown))
+            out += ["", validation_tables(report, markdown=markdown)]
         if "loso" in report:
             out.append("")
             out.append(format_report(report["loso"], markdown=markdown))
@@ -295,6 +297,60 @@ def _loso_tables(report: dict, heading: Any, markdown: bool) -> str:
             out.append(_confusion_table(pooled, classes, markdown))
         if "words" in next(iter(runs.values())):
             out += ["", _word_summary(runs)]
+    return "\n".join(out)
+
+
+def validation_tables(report: dict, *, markdown: bool = False) -> str:
+    """A preset on its validation voices: per voice, alone and with context; then matrices.
+
+    For an ensemble, also each member's accuracy (mean and range over them).
+
+    Args:
+        report: a `train` report with `"validation"`.
+        markdown: Markdown tables and headings.
+    """
+    heading = (lambda t: f"### {t}\n") if markdown else (lambda t: f"== {t} ==")
+    classes = int(report["classes"])
+    shipped = report["validation"]
+    members = [m["validation"] for m in report["members"] if "validation" in m]
+    modes = (("alone", "alone"), ("context", "with context"))
+    header = ["voice", "clips", *(f"{title} %" for _, title in modes)]
+    if members:
+        header += [f"one member, {title} %" for _, title in modes]
+    rows = []
+    for voice, metrics in {
+        **shipped["alone"]["per_speaker"],
+        "ALL": shipped["alone"]["overall"],
+    }.items():
+        row = [voice, str(metrics["clips"])]
+        for mode, _ in modes:
+            picked = shipped[mode]["overall" if voice == "ALL" else "per_speaker"]
+            row.append(percent((picked if voice == "ALL" else picked[voice])["accuracy"]))
+        for mode, _ in modes if members else ():
+            values = [
+                (m[mode]["overall"] if voice == "ALL" else m[mode]["per_speaker"][voice])[
+                    "accuracy"
+                ]
+                for m in members
+            ]
+            stats = {"mean": float(np.mean(values)), "min": min(values), "max": max(values)}
+            row.append(_spread(stats, len(values)))
+        rows.append(row)
+    what = (
+        f"the preset (an ensemble of {len(members)} networks) and each network alone "
+        "(mean (min-max))"
+        if members
+        else "the preset"
+    )
+    out = [
+        heading("Validation voices (never trained on)"),
+        f"Accuracy of {what}, alone and with the speaker context of each voice's other clips.",
+        "",
+        _table(header, rows, markdown),
+    ]
+    for mode, title in modes:
+        out += ["", heading(f"Validation voices, pooled: {title}")]
+        out.append(_confusion_table(shipped[mode]["overall"], classes, markdown))
     return "\n".join(out)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -237,24 +238,15 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
         context = keras.Input(shape=(config.pitch_shape()[1],), name="speaker_context")
         inputs.append(context)
 
-    x = keras.layers.Reshape((frames, n_mels, 1), name="image")(log_mel)
-    x = keras.layers.Rescaling(1.0 / 40.0, offset=0.5, name="db_scale")(x)
-    architecture = config.architecture
-    blocks = zip(architecture.block_filters, architecture.block_pools, strict=True)
-    for block, (filters, pool) in enumerate(blocks, start=1):
-        x = _conv_block(x, filters, pool, name=f"block{block}")
-
+    members = config.architecture.members
     if include_top:
-        x = keras.layers.MaxPooling2D(pool_size=(1, x.shape[2]), name="mel_max")(x)
-        x = keras.layers.Flatten(name="flatten")(x)
-        x = keras.layers.Concatenate(name="join")([x, *_pitch_stack(salience, context, config)])
-        x = keras.layers.Dense(architecture.dense_units, activation="relu", name="fc")(x)
-        x = keras.layers.Dropout(architecture.dropout, name="dropout")(x)
-        x = PropagateNonFinite(name="nonfinite")([*inputs, x])
-        x = keras.layers.Dense(
-            config.classes, activation=classifier_activation, name="predictions"
-        )(x)
-    else:
+        outputs = [
+            _network(log_mel, salience, context, inputs, config, classifier_activation, prefix)
+            for prefix in _member_prefixes(members)
+        ]
+        x = outputs[0] if members == 1 else keras.layers.Average(name="ensemble")(outputs)
+    else:  # the first member's backbone
+        x = _backbone(log_mel, config, _member_prefixes(members)[0])
         if pooling == "avg":
             x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         elif pooling == "max":
@@ -272,22 +264,111 @@ def ToneNet(  # noqa: N802 - named like keras.applications models
     return model
 
 
-def _pitch_stack(salience: Any, context: Any, config: ToneNetConfig) -> list[Any]:
+def _member_prefixes(members: int) -> list[str]:
+    """The layer-name prefix of each member: none for a single network."""
+    return [""] if members == 1 else [f"member{k}_" for k in range(members)]
+
+
+def _backbone(log_mel: Any, config: ToneNetConfig, prefix: str) -> Any:
+    """The convolution blocks over the log-mel image: `[batch, frames', mels', filters]`."""
+    frames, n_mels = config.feature_shape()
+    x = keras.layers.Reshape((frames, n_mels, 1), name=f"{prefix}image")(log_mel)
+    x = keras.layers.Rescaling(1.0 / 40.0, offset=0.5, name=f"{prefix}db_scale")(x)
+    architecture = config.architecture
+    blocks = zip(architecture.block_filters, architecture.block_pools, strict=True)
+    for block, (filters, pool) in enumerate(blocks, start=1):
+        x = _conv_block(x, filters, pool, name=f"{prefix}block{block}")
+    return x
+
+
+def _network(
+    log_mel: Any,
+    salience: Any,
+    context: Any,
+    inputs: list[Any],
+    config: ToneNetConfig,
+    classifier_activation: str | None,
+    prefix: str,
+) -> Any:
+    """One member from the front end's images to the class probabilities."""
+    architecture = config.architecture
+    x = _backbone(log_mel, config, prefix)
+    x = keras.layers.MaxPooling2D(pool_size=(1, x.shape[2]), name=f"{prefix}mel_max")(x)
+    x = keras.layers.Flatten(name=f"{prefix}flatten")(x)
+    pitch = _pitch_stack(salience, context, config, prefix)
+    x = keras.layers.Concatenate(name=f"{prefix}join")([x, *pitch])
+    x = keras.layers.Dense(architecture.dense_units, activation="relu", name=f"{prefix}fc")(x)
+    x = keras.layers.Dropout(architecture.dropout, name=f"{prefix}dropout")(x)
+    x = PropagateNonFinite(name=f"{prefix}nonfinite")([*inputs, x])
+    return keras.layers.Dense(
+        config.classes, activation=classifier_activation, name=f"{prefix}predictions"
+    )(x)
+
+
+def _pitch_stack(salience: Any, context: Any, config: ToneNetConfig, prefix: str) -> list[Any]:
     """The relative pitch image through its convolution blocks: `[features, confidence]`."""
     architecture = config.architecture
     relative, confidence = RelativePitch(
         window=architecture.pitch_window,
         floor=config.front_end.pitch.floor,
-        name="relative_pitch",
+        name=f"{prefix}relative_pitch",
     )(salience, context)
     y = keras.layers.Reshape(
-        (config.frames(), 2 * architecture.pitch_window, 1), name="pitch_image"
+        (config.frames(), 2 * architecture.pitch_window, 1), name=f"{prefix}pitch_image"
     )(relative)
     for block, filters in enumerate(architecture.pitch_filters, start=1):
-        y = _conv_block(y, filters, (2, 2), name=f"pitch{block}")
-    y = keras.layers.Flatten(name="pitch_flatten")(y)
-    y = keras.layers.Dense(architecture.pitch_units, activation="relu", name="pitch_fc")(y)
+        y = _conv_block(y, filters, (2, 2), name=f"{prefix}pitch{block}")
+    y = keras.layers.Flatten(name=f"{prefix}pitch_flatten")(y)
+    y = keras.layers.Dense(architecture.pitch_units, activation="relu", name=f"{prefix}pitch_fc")(y)
     return [y, confidence]
+
+
+def ensemble(models: Sequence[keras.Model], *, speaker_context: bool = False) -> keras.Model:
+    """One ToneNet whose probabilities are the mean of those of `models`.
+
+    The members share the front end (computed once); member `k` gets the
+    weights of `models[k]`. All models must be single networks built from
+    one config (e.g. trained with other seeds); the result's config is theirs
+    with `architecture.members = len(models)`, so it saves and loads as a
+    preset like any ToneNet.
+
+    Args:
+        models: waveform ToneNets of one config, `members == 1`.
+        speaker_context: build the result with the `"speaker_context"` input.
+
+    Returns:
+        A waveform ToneNet.
+
+    Raises:
+        ValueError: fewer than two models, models of different configs, or
+            a model that is an ensemble already.
+
+    Example:
+        >>> from keras_tone import ToneNet
+        >>> from keras_tone.tonenet import ensemble
+        >>> members = [ToneNet(weights=None), ToneNet(weights=None)]
+        >>> ensemble(members).get_layer("member1_fc").output.shape
+        (None, 128)
+    """
+    from keras_tone.frontend import front_end_of
+
+    if len(models) < 2:
+        raise ValueError(f"An ensemble needs two models or more. Received: {len(models)} model(s)")
+    configs = [front_end_of(model).config for model in models]
+    if any(config != configs[0] for config in configs[1:]) or configs[0].architecture.members != 1:
+        raise ValueError(
+            "The members of an ensemble must be single networks (members=1) of one config. "
+            f"Received: configs differing in {[configs[0].differences(c) for c in configs[1:]]}"
+        )
+    architecture = replace(configs[0].architecture, members=len(models))
+    config = replace(configs[0], architecture=architecture)
+    target = ToneNet(weights=None, config=config, speaker_context=speaker_context)
+    for layer in target.layers:
+        if layer.weights and layer.name.startswith("member"):
+            member, name = layer.name.split("_", 1)
+            source = models[int(member[len("member") :])].get_layer(name)
+            layer.set_weights(source.get_weights())
+    return target
 
 
 def load_model(
@@ -460,4 +541,11 @@ def _check_input_shape(
         )
 
 
-__all__ = ["ToneNet", "ToneNetModel", "load_model", "model_sample_rate", "transfer_weights"]
+__all__ = [
+    "ToneNet",
+    "ToneNetModel",
+    "ensemble",
+    "load_model",
+    "model_sample_rate",
+    "transfer_weights",
+]

@@ -45,8 +45,9 @@ from keras_tone.evaluation import (
     evaluate,
 )
 from keras_tone.features import Features, make_dataset, make_features
+from keras_tone.frontend import front_end_of
 from keras_tone.recipe import Recipe, resolve_recipe
-from keras_tone.tonenet import ToneNet, transfer_weights
+from keras_tone.tonenet import ToneNet, ensemble, transfer_weights
 from keras_tone.weights import save_preset
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def train(
     config: ToneNetConfig | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     optimizer: Any = None,
     strategy: Any = None,
     exclude_speakers: Sequence[str] = (),
@@ -156,15 +157,21 @@ def train(
             `ToneNetConfig(classes=classes)`); its classes must be `classes`.
         epochs: overrides the recipe's (default: the recipe's).
         batch_size: overrides the recipe's (default: the recipe's).
-        seed: seeds augmentation, shuffling and initialisation.
+        seed: seeds augmentation, shuffling and initialisation; several
+            seeds train one network each (each with its own augmented
+            versions), and the preset is their ensemble
+            (`keras_tone.tonenet.ensemble`: one model, the front end
+            computed once, the members' probabilities averaged).
         optimizer: a Keras optimizer of keras_tone's Keras (checked with
             `check_same_keras`); default Adam with a cosine schedule. A fresh
             copy (`from_config`) is used, so one instance can serve many runs.
         strategy: a `tf.distribute.Strategy` (e.g. `MirroredStrategy`).
         exclude_speakers: speakers to leave out of training.
-        validation_manifests: manifests evaluated after training (their
-            numbers go into the report and model card); they must hold other
-            speakers than the training data for the numbers to mean anything.
+        validation_manifests: manifests evaluated after training, alone and
+            with the speaker context of each speaker's other clips, for the
+            preset and for each member of an ensemble (their numbers go into
+            the report and model card); they must hold other speakers than the
+            training data for the numbers to mean anything.
         recipe: a `Recipe` (default `Recipe()`); `epochs` and `batch_size`
             given here override its values.
         cache_dir: decoded-audio cache (see `load_corpus`).
@@ -196,12 +203,27 @@ def train(
     corpus = corpus.select(~np.isin(corpus.speakers, list(exclude_speakers)))
     if len(corpus) == 0:
         raise ValueError("No training clips are left after exclude_speakers.")
+    seeds = [int(seed)] if isinstance(seed, (int, np.integer)) else [int(s) for s in seed]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seed must be one seed or distinct seeds. Received: seed={seed!r}")
     started = time.perf_counter()
-    features = make_features(corpus, recipe, config, seed=seed, progress=verbose > 0)
-    feature_seconds = time.perf_counter() - started
-    fit_options = (config, recipe, seed, optimizer, strategy, verbose)
-    model, history = fit(features, corpus.labels, corpus.speakers, *fit_options)
-    seconds = time.perf_counter() - started
+    members, member_reports = [], []
+    for member_seed in seeds:
+        member_start = time.perf_counter()
+        features = make_features(corpus, recipe, config, seed=member_seed, progress=verbose > 0)
+        fit_options = (config, recipe, member_seed, optimizer, strategy, verbose)
+        model, history = fit(features, corpus.labels, corpus.speakers, *fit_options)
+        members.append(model)
+        member_reports.append(
+            {
+                "seed": member_seed,
+                "train_seconds": round(time.perf_counter() - member_start, 1),
+                "final_train_accuracy": history.get("accuracy", [None])[-1],
+                "history": history,
+            }
+        )
+    model = members[0] if len(members) == 1 else ensemble(members, speaker_context=True)
+    config = front_end_of(model).config
     report: dict[str, Any] = {
         "kind": "train",
         "classes": classes,
@@ -212,21 +234,23 @@ def train(
         "clips_per_class": np.bincount(corpus.labels, minlength=classes).tolist(),
         "clips_per_speaker": {s: int((corpus.speakers == s).sum()) for s in corpus.speaker_names()},
         "unreadable": [{"path": path, "reason": reason} for path, reason in corpus.unreadable],
-        "seed": seed,
+        "seeds": seeds,
         "neutral_speakers": None if neutral_speakers is None else list(neutral_speakers),
         "command": list(command),
         "recipe": asdict(recipe),
         "optimizer": None if optimizer is None else type(optimizer).__name__,
         "strategy": None if strategy is None else type(strategy).__name__,
         "parameters": int(model.count_params()),
-        "feature_seconds": round(feature_seconds, 1),
-        "train_seconds": round(seconds, 1),
-        "final_train_accuracy": history.get("accuracy", [None])[-1],
-        "history": history,
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "members": member_reports,
     }
     if validation_manifests is not None:
-        report["validation"] = evaluate(model, validation_manifests, cache_dir=cache_dir)
-        overlap = set(report["speakers"]) & set(report["validation"]["per_speaker"])
+        report["validation_manifests"] = as_list(validation_manifests)
+        report["validation"] = _validation(model, validation_manifests, cache_dir)
+        if len(members) > 1:
+            for member, member_report in zip(members, member_reports, strict=True):
+                member_report["validation"] = _validation(member, validation_manifests, cache_dir)
+        overlap = set(report["speakers"]) & set(report["validation"]["alone"]["per_speaker"])
         if overlap:
             logger.warning(
                 "Validation speakers %s are also training speakers: their numbers are "
@@ -246,6 +270,14 @@ def train(
     save_preset(one_input, output_dir, config=config, card=card)
     (output_dir / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def _validation(model: keras.Model, manifests: Any, cache_dir: Any) -> dict:
+    """`{"alone": report, "context": report}`: `evaluate` without and with speaker context."""
+    return {
+        mode: evaluate(model, manifests, cache_dir=cache_dir, speaker_context=mode == "context")
+        for mode in ("alone", "context")
+    }
 
 
 @dataclass(frozen=True)

@@ -645,8 +645,11 @@ def test_train_calls_training(calls, manifest: Path, tmp_path: Path, capsys) -> 
         "batch_size": 8,
         "compare_classes": 4,
     }
-    status, _, err = run_main(["train", str(manifest), "-o", "x", "--seed", "0", "1"], capsys)
-    assert status == 2 and "several --seed values need --loso" in err
+    status, _, _ = run_main(["train", str(manifest), "-o", "x", "--seed", "0", "1"], capsys)
+    assert status == 0 and _options(calls[-1], "seed") == {"seed": [0, 1]}  # an ensemble
+    loso_validation = ["train", str(manifest), "-o", "x", "--loso", "--validation", str(manifest)]
+    status, _, err = run_main(loso_validation, capsys)
+    assert status == 2 and "--validation are for a preset, not --loso" in err
 
 
 def test_train_recipe_options(calls, manifest: Path, capsys) -> None:

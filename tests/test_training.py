@@ -207,9 +207,11 @@ def test_train_writes_preset_and_evaluates(tiny_corpus, tmp_path):
     for name in ("model.weights.h5", "config.json", "README.md", "report.json"):
         assert (out / name).is_file()
     assert report["speakers"] == ["s1"] and report["clips"] == 12
-    assert report["validation"]["overall"]["clips"] == 12
+    assert report["validation"]["alone"]["overall"]["clips"] == 12
+    assert report["validation"]["context"]["speaker_context"] is True
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: keras\n") and "12 clips" in card
+    assert "## Evaluation: voices from other collections" in card
     saved = json.loads((out / "report.json").read_text())
     assert saved["recipe"]["epochs"] == 1
 
@@ -218,16 +220,44 @@ def test_train_writes_preset_and_evaluates(tiny_corpus, tmp_path):
     assert model.get_layer("front_end") is not None
     assert read_config(out / "config.json") == ToneNetConfig()
     again = evaluation.evaluate(out, [tiny_corpus[1]])
-    assert again["overall"]["confusion"] == report["validation"]["overall"]["confusion"]
+    assert again["overall"]["confusion"] == report["validation"]["alone"]["overall"]["confusion"]
+
+
+def test_several_seeds_make_an_ensemble_preset(tiny_corpus, tmp_path):
+    from keras_tone import ToneNet
+
+    report = training.train(
+        tiny_corpus,
+        tmp_path / "preset",
+        recipe=TINY,
+        epochs=1,
+        batch_size=8,
+        seed=[0, 1],
+        exclude_speakers=["s2"],
+        validation_manifests=[tiny_corpus[1]],
+        verbose=0,
+    )
+    assert report["seeds"] == [0, 1] and [m["seed"] for m in report["members"]] == [0, 1]
+    assert all("validation" in member for member in report["members"])
+    config = read_config(tmp_path / "preset" / "config.json")
+    assert config.architecture.members == 2
+    model = ToneNet(weights=tmp_path / "preset")
+    assert model.get_layer("ensemble") is not None and model.get_layer("member1_fc") is not None
+    card = (tmp_path / "preset" / "README.md").read_text()
+    assert "seeds 0, 1 (one network each, averaged in one model)" in card
+    assert "one member, alone %" in card
+    with pytest.raises(ValueError, match="distinct seeds"):
+        training.train(tiny_corpus, tmp_path / "x", recipe=TINY, seed=[1, 1], verbose=0)
 
 
 @pytest.mark.slow
 def test_training_is_repeatable(tiny_corpus, tmp_path):
     a = training.train(tiny_corpus, tmp_path / "a", recipe=TINY, seed=1, verbose=0)
     b = training.train(tiny_corpus, tmp_path / "b", recipe=TINY, seed=1, verbose=0)
-    assert a["history"]["loss"] == pytest.approx(b["history"]["loss"], rel=1e-5)
+    history_a, history_b = a["members"][0]["history"], b["members"][0]["history"]
+    assert history_a["loss"] == pytest.approx(history_b["loss"], rel=1e-5)
     # the recipe's own epochs and batch size, not train()'s defaults
-    assert len(a["history"]["loss"]) == TINY.epochs
+    assert len(history_a["loss"]) == TINY.epochs
     assert a["recipe"]["batch_size"] == TINY.batch_size
 
 
@@ -289,7 +319,7 @@ def test_mirrored_strategy_two_logical_cpus(tiny_corpus, tmp_path):
         report = training.train({[str(m) for m in tiny_corpus]!r}, {str(tmp_path / "m")!r},
                                 recipe=recipe, strategy=strategy, verbose=0)
         assert report["strategy"] == "MirroredStrategy", report["strategy"]
-        print("OK", report["history"]["loss"])
+        print("OK", report["members"][0]["history"]["loss"])
         """
     )
     result = subprocess.run(
