@@ -91,6 +91,8 @@ def augment_waveform(
       uniform in `+-recipe.pitch_jitter`, by resampling (speed and formants
       move with it; linear interpolation, whose aliasing lands above the
       front end's 3.7 kHz).
+    * Contour: a share `recipe.contour` of the versions get their pitch
+      contour bent within the tone's natural variation (`reshape_contour`).
     * Half third tone: with `tone == 3`, a share `recipe.half_third` of the
       versions are cut at 45-70% of their length, before the final rise.
     * Cut short: a share `recipe.truncate` of the versions, of any tone, end
@@ -111,6 +113,8 @@ def augment_waveform(
     semitones = voice + rng.uniform(-recipe.pitch_jitter, recipe.pitch_jitter)
     if semitones != 0.0:
         x = _resample(x, semitones)
+    if recipe.contour > 0 and rng.random() < recipe.contour:
+        x = reshape_contour(x, sample_rate, rng, tone=tone)
     if recipe.half_third > 0 and tone == 3 and rng.random() < recipe.half_third:
         x = x[: max(int(len(x) * rng.uniform(0.45, 0.7)), 1)]
     if recipe.truncate > 0 and rng.random() < recipe.truncate:
@@ -132,6 +136,54 @@ def augment_waveform(
             x, condition, rng, sample_rate=sample_rate, babble_sources=babble_sources
         )
     return x.astype(np.float32, copy=False)
+
+
+def reshape_contour(
+    waveform: np.ndarray, sample_rate: int, rng: np.random.Generator, *, tone: int = 0
+) -> np.ndarray:
+    """The clip with its pitch contour bent within a tone's natural variation (`Recipe.contour`).
+
+    Praat's pitch tier (10 ms, 75-600 Hz) gets a linear tilt of up to +-1.5
+    semitones across the voiced part and a Gaussian bump (width 10-20% of
+    the voice) of up to +-1.5 semitones centred in its middle 60%; for tone 2
+    the bump is 0.5-3 semitones down, centred at 5-35% of the voice (an
+    initial dip that delays the rise). Resynthesised by overlap-add (PSOLA):
+    the duration and the formants stay. A clip without a voiced frame is
+    returned as it is.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_tone.features import reshape_contour
+        >>> t = np.arange(8000) / 16000
+        >>> vowel = sum(np.sin(2 * np.pi * 200 * k * t) / k for k in range(1, 12)) / 5
+        >>> reshape_contour(vowel, 16000, np.random.default_rng(0), tone=2).shape
+        (8000,)
+    """
+    import parselmouth
+    from parselmouth.praat import call
+
+    sound = parselmouth.Sound(np.asarray(waveform, np.float64), sampling_frequency=sample_rate)
+    manipulation = call(sound, "To Manipulation", 0.01, 75, 600)
+    tier = call(manipulation, "Extract pitch tier")
+    count = call(tier, "Get number of points")
+    if count < 2:
+        return np.asarray(waveform, np.float32)
+    times = np.array([call(tier, "Get time from index", i + 1) for i in range(count)])
+    values = np.array([call(tier, "Get value at index", i + 1) for i in range(count)])
+    position = (times - times[0]) / (times[-1] - times[0])
+    width = rng.uniform(0.1, 0.2)
+    if tone == 2:
+        centre, height = rng.uniform(0.05, 0.35), -rng.uniform(0.5, 3.0)
+    else:
+        centre, height = rng.uniform(0.2, 0.8), rng.uniform(-1.5, 1.5)
+    semitones = rng.uniform(-1.5, 1.5) * (position - 0.5)
+    semitones += height * np.exp(-0.5 * ((position - centre) / width) ** 2)
+    call(tier, "Remove points between", times[0] - 1, times[-1] + 1)
+    for time, value in zip(times, values * 2.0 ** (semitones / 12.0), strict=True):
+        call(tier, "Add point", float(time), float(value))
+    call([manipulation, tier], "Replace pitch tier")
+    out = call(manipulation, "Get resynthesis (overlap-add)").values[0]
+    return out[: len(waveform)].astype(np.float32)
 
 
 def _voiced_span(x: np.ndarray, sample_rate: int) -> tuple[int, int]:
@@ -327,6 +379,7 @@ __all__ = [
     "Features",
     "augment_waveform",
     "condition_draw",
+    "reshape_contour",
     "make_dataset",
     "make_features",
     "voice_draw",

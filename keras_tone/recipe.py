@@ -30,6 +30,14 @@ class Recipe:
         half_third: share of the augmented tone-3 versions cut at 45-70% of
             their length, before the final rise (a stand-in for the "half
             third tone" of connected speech).
+        contour: share of the augmented versions whose pitch contour is
+            reshaped within the tone's natural variation (Praat's PSOLA:
+            duration and formants kept): a tilt of up to +-1.5 semitones
+            across the voice and a bump of up to +-1.5 semitones somewhere in
+            it; tone 2 gets its bump early and downwards instead, 0.5-3
+            semitones (the initial dip of tone 2 in natural speech, turning
+            point at 10-40% of the voice, which the training voices rarely
+            show).
         truncate: share of the augmented versions, of every tone, whose end
             is cut off: the syllable's voice stops at 60-95% of its length,
             as in recordings cut short by a recorder or a segmenter. (Cutting
@@ -87,6 +95,7 @@ class Recipe:
     pitch_jitter: float = 1.0
     half_third: float = 0.5
     truncate: float = 0.0
+    contour: float = 0.0
     noise_probability: float = 0.5
     noise_types: tuple[str, ...] = ("white",)
     snr_db: tuple[float, float] = (15.0, 45.0)
