@@ -264,7 +264,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=[0],
         metavar="N",
         help="random seed (default: 0); with --loso, several seeds run every fold once "
-        "per seed and report the mean and range",
+        "per seed and report the mean and range; without, several seeds train one network "
+        "each and the preset is their ensemble (one model, their probabilities averaged)",
+    )
+    train.add_argument(
+        "--validation",
+        nargs="+",
+        default=None,
+        metavar="MANIFEST",
+        help="manifests of voices not trained on: the preset (and each network of an "
+        "ensemble) is evaluated on them, alone and with speaker context, for the report and "
+        "the model card (not with --loso)",
     )
     train.add_argument(
         "--loso",
@@ -353,6 +363,14 @@ def build_parser() -> argparse.ArgumentParser:
         "`keras-tone train` from its report.json, e.g. after editing the card notes.",
     )
     card.add_argument("--preset", required=True, metavar="DIR", help="the preset folder")
+    card.add_argument(
+        "--conditions-report",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="JSON files of scripts/conditions_report.py for the card's table of recording "
+        "conditions",
+    )
     return parser
 
 
