@@ -177,7 +177,9 @@ class ArchitectureConfig:
     pitch_units: int = 64
     dense_units: int = 128
     dropout: float = 0.3
-    members: int = 1
+    # Written only when not 1, so configs saved before ensembles existed stay
+    # valid and a one-network preset's config.json is unchanged.
+    members: int = field(default=1, metadata={"optional": True})
 
 
 @dataclass(frozen=True)
@@ -311,7 +313,11 @@ def _check_front_end_version(version: Any) -> None:
 
 def _to_plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
-        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: _to_plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (f.metadata.get("optional") and getattr(value, f.name) == f.default)
+        }
     if isinstance(value, tuple):
         return [_to_plain(v) for v in value]
     return value
@@ -321,16 +327,19 @@ def _from_plain(cls: type, data: Any, path: str) -> Any:
     where = path or "the config"
     if not isinstance(data, Mapping):
         raise ValueError(f"{where} must be a JSON object. Received: {path}={data!r}")
-    names = [f.name for f in dataclasses.fields(cls)]
+    fields = dataclasses.fields(cls)
+    names = [f.name for f in fields]
     unknown = sorted(set(data) - set(names))
-    missing = [name for name in names if name not in data]
+    missing = [f.name for f in fields if f.name not in data and not f.metadata.get("optional")]
     if unknown or missing:
         raise ValueError(
             f"{where} does not match {cls.__name__}: unknown keys {unknown}, missing keys "
             f"{missing} (expected exactly {names})."
         )
     hints = typing.get_type_hints(cls)
-    values = {name: _coerce(data[name], hints[name], _join(path, name)) for name in names}
+    values = {
+        name: _coerce(data[name], hints[name], _join(path, name)) for name in names if name in data
+    }
     return cls(**values)
 
 

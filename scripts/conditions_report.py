@@ -40,14 +40,13 @@ def conditions_report(
     Each mode holds the accuracy per speaker and the pooled confusion matrix.
     """
     from keras_tone import conditions, load_model
-    from keras_tone.context import leave_one_out, pitch_histograms
     from keras_tone.datasets import load_corpus
-    from keras_tone.evaluation import metrics, predict_clips
-    from keras_tone.tonenet import model_sample_rate
+    from keras_tone.evaluation import metrics
+    from keras_tone.runner import Runner
 
-    model = load_model(weights, speaker_context=True)
-    rate = model_sample_rate(model)
-    classes = int(model.output_shape[-1])
+    runner = Runner(load_model(weights, speaker_context=True))
+    rate = runner.sample_rate
+    classes = len(runner.class_names)
     corpus = load_corpus(manifests, classes=classes, sample_rate=rate, progress=False)
     report: dict = {"weights": weights, "manifests": manifests, "seed": seed, "conditions": {}}
     for name in names:
@@ -55,16 +54,15 @@ def conditions_report(
             print(f"{name} ...", file=sys.stderr, flush=True)
         condition = conditions.report_condition(name, sample_rate=rate)
         rng = np.random.default_rng(seed)
-        clips = [
-            conditions.apply(w, condition, rng, sample_rate=rate) for w in corpus.waveforms
-        ]
-        contexts = {
-            "alone": np.zeros((len(clips), model.input_shape[1][-1]), np.float32),
-            "context": leave_one_out(pitch_histograms(clips, model=model), corpus.speakers),
+        clips = [conditions.apply(w, condition, rng, sample_rate=rate) for w in corpus.waveforms]
+        features = runner.features(clips)
+        probabilities = {
+            "alone": runner.classify(features),
+            "context": runner.classify(features, groups=corpus.speakers),
         }
         entry = {}
-        for mode, context in contexts.items():
-            predicted = predict_clips(model, clips, contexts=context).argmax(axis=1)
+        for mode, probs in probabilities.items():
+            predicted = probs.argmax(axis=1)
             per_speaker = {
                 speaker: metrics(corpus.labels[mask], predicted[mask], classes)["accuracy"]
                 for speaker in corpus.speaker_names()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,3 +172,48 @@ def test_babble_never_holds_the_clips_own_or_a_held_out_voice():
         if speaker == "b"
     ]
     assert all(2.0 not in p for p in own)
+
+
+def test_the_conditions_script_runs_on_the_test_clips(tmp_path, espeak_clips, capsys):
+    """scripts/conditions_report.py: every condition, both modes, as the runner scores them."""
+    import importlib.util
+    import json
+    import shutil
+
+    from keras_tone import conditions as recording
+    from keras_tone import load_model
+    from keras_tone.runner import Runner
+
+    rows = ["path,syllable,tone,speaker,sex"]
+    for tone, path in espeak_clips.items():
+        shutil.copy(path, tmp_path / path.name)
+        rows.append(f"{path.name},ma,{tone},{'a' if tone < 3 else 'b'},m")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "conditions_report.py"
+    spec = importlib.util.spec_from_file_location("conditions_report", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    out = tmp_path / "report.json"
+    assert module.main(["--weights", "blcu", str(manifest), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert list(report["conditions"]) == list(recording.REPORT_CONDITIONS)
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "| condition | a alone | a context | b alone | b context |"
+    assert len(table) == 2 + len(recording.REPORT_CONDITIONS)
+
+    runner = Runner(load_model("blcu"))
+    predicted = runner.predict([np.asarray(c) for c in _test_clips(espeak_clips)])
+    right = predicted.probabilities.argmax(axis=1) == np.arange(4)
+    clean = report["conditions"]["clean"]["alone"]
+    assert clean["per_speaker"] == {"a": right[:2].mean(), "b": right[2:].mean()}
+    for entry in report["conditions"].values():
+        for mode in ("alone", "context"):
+            assert np.sum(entry[mode]["overall"]["confusion"]) == 4
+
+
+def _test_clips(paths):
+    from keras_tone.audio import load_audio
+
+    return [load_audio(path, 16000) for path in paths.values()]

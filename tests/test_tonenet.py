@@ -185,6 +185,23 @@ def test_save_preset_refuses_a_config_of_another_head(model, tmp_path):
         save_preset(model, tmp_path, config=ToneNetConfig(classes=5), card="# test\n")
 
 
+def test_a_config_without_members_is_one_network():
+    """Configs written before ensembles (the 0.2.0 presets) still load."""
+    from dataclasses import replace
+
+    plain = ToneNetConfig().to_dict()
+    assert "members" not in plain["architecture"]
+    assert ToneNetConfig.from_dict(plain).architecture.members == 1
+    config = ToneNetConfig()
+    config = replace(config, architecture=replace(config.architecture, members=3))
+    plain = config.to_dict()
+    assert plain["architecture"]["members"] == 3
+    assert ToneNetConfig.from_dict(plain) == config
+    plain["architecture"].pop("dropout")
+    with pytest.raises(ValueError, match=r"missing keys \['dropout'\]"):
+        ToneNetConfig.from_dict(plain)
+
+
 def test_arguments_change_the_default_config():
     model = ToneNet(weights=None, classes=7, sample_rate=22050)
     assert model.output_shape == (None, 7)
