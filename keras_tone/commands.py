@@ -427,11 +427,8 @@ def train(args: argparse.Namespace) -> int:
         raise CommandError("--speakers needs --loso", EXIT_USAGE)
     card_options = (args.name, args.licences, args.card_notes, args.loso_report, args.validation)
     if args.loso and any(option is not None for option in card_options):
-        raise CommandError(
-            "--name, --licences, --card-notes, --loso-report and --validation are for a preset, "
-            "not --loso",
-            EXIT_USAGE,
-        )
+        options = "--name, --licences, --card-notes, --loso-report and --validation"
+        raise CommandError(f"{options} are for a preset, not --loso", EXIT_USAGE)
     if args.tempo is not None and args.tempo[0] > args.tempo[1]:
         low, high = args.tempo
         raise CommandError(f"--tempo LOW HIGH needs LOW <= HIGH; received {low} {high}", EXIT_USAGE)
@@ -543,6 +540,10 @@ def card(args: argparse.Namespace) -> int:
     notes = _read_text(args.card_notes, "card notes")
     conditions = [_read_json(path, "conditions report") for path in args.conditions_report or ()]
     added = {"loso": _loso_report(args.loso_report), "conditions": conditions or None}
+    if args.validation is not None:
+        from keras_tone.training import validate_preset
+
+        added.update(validate_preset(preset, _existing(args.validation, "manifest")))
     if any(value is not None for value in added.values()):
         report = json.loads((preset / REPORT_NAME).read_text())
         report.update({key: value for key, value in added.items() if value is not None})
@@ -565,8 +566,7 @@ def _loso_report(paths: Sequence[str] | None) -> dict | None:
 
 
 def _existing(paths: Sequence[str], what: str) -> list[str]:
-    missing = [p for p in paths if not Path(p).is_file()]
-    if missing:
+    if missing := [p for p in paths if not Path(p).is_file()]:
         raise CommandError(f"no such {what} file: {', '.join(missing)}")
     return list(paths)
 

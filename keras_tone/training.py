@@ -47,7 +47,7 @@ from keras_tone.evaluation import (
 from keras_tone.features import Features, make_dataset, make_features
 from keras_tone.frontend import front_end_of
 from keras_tone.recipe import Recipe, resolve_recipe
-from keras_tone.tonenet import ToneNet, ensemble, transfer_weights
+from keras_tone.tonenet import ToneNet, ensemble, load_model, transfer_weights
 from keras_tone.weights import save_preset
 
 logger = logging.getLogger(__name__)
@@ -246,10 +246,12 @@ def train(
     }
     if validation_manifests is not None:
         report["validation_manifests"] = as_list(validation_manifests)
-        report["validation"] = _validation(model, validation_manifests, cache_dir)
+        report["validation"] = validation_report(model, validation_manifests, cache_dir)
         if len(members) > 1:
             for member, member_report in zip(members, member_reports, strict=True):
-                member_report["validation"] = _validation(member, validation_manifests, cache_dir)
+                member_report["validation"] = validation_report(
+                    member, validation_manifests, cache_dir
+                )
         overlap = set(report["speakers"]) & set(report["validation"]["alone"]["per_speaker"])
         if overlap:
             logger.warning(
@@ -272,11 +274,30 @@ def train(
     return report
 
 
-def _validation(model: keras.Model, manifests: Any, cache_dir: Any) -> dict:
-    """`{"alone": report, "context": report}`: `evaluate` without and with speaker context."""
+def validation_report(model: keras.Model, manifests: Any, cache_dir: Any = None) -> dict:
+    """`{"alone": report, "context": report}`: `evaluate` without and with speaker context.
+
+    Args:
+        model: a waveform ToneNet with the `"speaker_context"` input.
+        manifests: manifests of voices the model was not trained on.
+        cache_dir: decoded-audio cache (`keras_tone.datasets.load_corpus`).
+    """
     return {
         mode: evaluate(model, manifests, cache_dir=cache_dir, speaker_context=mode == "context")
         for mode in ("alone", "context")
+    }
+
+
+def validate_preset(preset_dir: str | os.PathLike, manifests: Sequence[str]) -> dict:
+    """A preset folder's `validation_report` on `manifests`, as `train` puts it in the report.
+
+    Returns:
+        `{"validation_manifests": [...], "validation": validation_report(...)}`.
+    """
+    model = load_model(str(preset_dir), speaker_context=True)
+    return {
+        "validation_manifests": list(manifests),
+        "validation": validation_report(model, manifests),
     }
 
 

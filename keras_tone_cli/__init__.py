@@ -85,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="report.json of --loso runs for the model card; several runs of one design "
         "(e.g. other seeds) are joined (not with --loso)",
     )
+    card_opts.add_argument(
+        "--validation",
+        nargs="+",
+        default=None,
+        metavar="MANIFEST",
+        help="manifests of voices not trained on: the preset (and, in train, each network of "
+        "an ensemble) is evaluated on them, alone and with speaker context, for the report "
+        "and the model card (not with --loso)",
+    )
     model_opts = argparse.ArgumentParser(add_help=False)
     model_opts.add_argument(
         "--gpu-memory-limit",
@@ -266,15 +275,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="random seed (default: 0); with --loso, several seeds run every fold once "
         "per seed and report the mean and range; without, several seeds train one network "
         "each and the preset is their ensemble (one model, their probabilities averaged)",
-    )
-    train.add_argument(
-        "--validation",
-        nargs="+",
-        default=None,
-        metavar="MANIFEST",
-        help="manifests of voices not trained on: the preset (and each network of an "
-        "ensemble) is evaluated on them, alone and with speaker context, for the report and "
-        "the model card (not with --loso)",
     )
     train.add_argument(
         "--loso",

@@ -762,6 +762,37 @@ def test_card_rewrites_the_model_card(tmp_path: Path, capsys) -> None:
     assert 'ToneNet(weights="mine")' in card and "16000 Hz" in card
 
 
+def test_card_adds_validation_voices_and_conditions(tmp_path: Path, espeak_clips, capsys) -> None:
+    """`card --validation` evaluates the preset it rewrites; `--conditions-report` adds a table."""
+    preset = tmp_path / "blcu"
+    shutil.copytree(Path(__file__).parent.parent / "weights" / "blcu", preset)
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    rows = ["path,syllable,tone,speaker,sex"]
+    for tone, path in espeak_clips.items():
+        shutil.copy(path, voices / path.name)
+        rows.append(f"{path.name},ma,{tone},espeak_M,M")
+    (voices / "manifest.csv").write_text("\n".join(rows) + "\n")
+    conditions = {"weights": "blcu", "conditions": {}}
+    for name in ("clean", "pink10"):
+        accuracy = {"per_speaker": {"espeak_M": 0.5}, "overall": {"accuracy": 0.5}}
+        conditions["conditions"][name] = {"alone": accuracy, "context": accuracy}
+    (tmp_path / "conditions.json").write_text(json.dumps(conditions))
+    argv = ["card", "--preset", str(preset), "--validation", str(voices / "manifest.csv")]
+    argv += ["--conditions-report", str(tmp_path / "conditions.json")]
+    status, _, err = run_main(argv, capsys)
+    assert status == 0, err
+    report = json.loads((preset / "report.json").read_text())
+    assert report["validation_manifests"] == [str(voices / "manifest.csv")]
+    for mode in ("alone", "context"):
+        assert report["validation"][mode]["per_speaker"]["espeak_M"]["clips"] == 4
+    card = (preset / "README.md").read_text()
+    assert "## Evaluation: voices from other collections" in card and "`voices`" in card
+    assert "| espeak_M | 4 |" in card and "pink10" in card
+    status, _, err = run_main([*argv[:3], "--validation", str(tmp_path / "none.csv")], capsys)
+    assert status == 1 and "no such manifest file" in err
+
+
 @pytest.fixture
 def corpus_manifest(clip_dir: Path, bad_clip: Path, tmp_path: Path, monkeypatch) -> Path:
     """The four sweeps, labelled with their tones, and one clip that cannot be decoded."""
