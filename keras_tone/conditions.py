@@ -293,8 +293,9 @@ def telephone(waveform: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
         >>> from keras_tone.conditions import telephone
         >>> t = np.arange(16000) / 16000
         >>> hum, voice = np.sin(2 * np.pi * 100 * t), np.sin(2 * np.pi * 1000 * t)
-        >>> [round(float(np.std(telephone(x)[2000:-2000]) / np.std(x)), 1) for x in (hum, voice)]
-        [0.0, 1.0]
+        >>> kept = lambda x: round(float(np.std(telephone(x)[2000:-2000]) / np.std(x)), 1)
+        >>> kept(hum), kept(voice)
+        (0.0, 1.0)
     """
     from scipy.signal import butter, sosfilt
 
