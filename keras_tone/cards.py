@@ -337,8 +337,16 @@ def recipe_text(recipe: dict, *, seeds: list[int]) -> str:
             f"; {recipe['half_third']:.0%} of the tone-3 versions cut at 45-70% of their "
             "length, before the rise (the half third tone)"
         )
-    text += f"; up to {recipe['max_lead_seconds']} s of silence put in front"
-    text += ". Each virtual speaker is recorded under one condition: " + _conditions_text(recipe)
+    if "noise_types" not in recipe:  # a report written before recording conditions
+        text += (
+            f"; white noise at {recipe['snr_db'][0]:g}-{recipe['snr_db'][1]:g} dB SNR with up "
+            f"to {recipe['max_lead_seconds']} s leading silence on "
+            f"{recipe['noise_probability']:.0%} of the versions"
+        )
+    else:
+        text += f"; up to {recipe['max_lead_seconds']} s of silence put in front"
+        text += ". Each virtual speaker is recorded under one condition: "
+        text += _conditions_text(recipe)
     return text + (
         f". Each training example's speaker context is made of K other clips of the same "
         f"virtual speaker: none for {recipe['context_none']:.0%} of the examples, else K "
@@ -349,7 +357,7 @@ def recipe_text(recipe: dict, *, seeds: list[int]) -> str:
 def _conditions_text(recipe: dict) -> str:
     """The recording conditions of a recipe, as a clause of `recipe_text`."""
     parts = []
-    noises = recipe.get("noise_types", ["white"])
+    noises = recipe["noise_types"]
     if recipe["noise_probability"]:
         parts.append(
             f"noise ({', '.join(noises)}) at {recipe['snr_db'][0]:g}-{recipe['snr_db'][1]:g} dB "

@@ -759,6 +759,7 @@ def test_card_rewrites_the_model_card(tmp_path: Path, capsys) -> None:
     status, _, err = run_main([*argv, "--loso-report", str(runs[0]), str(runs[0])], capsys)
     assert status == 2 and "--loso-report: Two reports hold the fold" in err
     assert "keras-tone train" in card and "keras_tone.training" not in card
+    assert "white noise at 15-45 dB SNR with up to 0.3 s leading silence on 50%" in card
     assert 'ToneNet(weights="mine")' in card and "16000 Hz" in card
 
 
