@@ -48,8 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from keras_tone.config import SAMPLE_RATE
-from keras_tone.datasets import Corpus, csv_records, decode_cached, default_cache_dir
-from keras_tone.words import WordCorpus, WordRow, _header, read_word_manifest
+from keras_tone.datasets import csv_records, decode_cached, default_cache_dir
+from keras_tone.words import WordCorpus, WordRow, _header, _syllable_fields, read_word_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -316,33 +316,13 @@ def _corpus(
         )
         clips.extend(cut(waveform, sample_rate, [tuple(span) for span in wide]))
 
-    def per_syllable(values: Iterable, dtype: type) -> np.ndarray:
-        return np.repeat(np.asarray(list(values), dtype=dtype), lengths)
-
-    tones = np.asarray([t for row in rows for t in row.surface], dtype=np.int64)
-    syllables = Corpus(
-        waveforms=clips,
-        labels=tones - 1,
-        tones=tones,
-        speakers=per_syllable((row.speaker for row in rows), str),
-        sexes=per_syllable((row.sex for row in rows), str),
-        syllables=np.asarray([p for row in rows for p in row.pinyin], dtype=str),
-        paths=per_syllable((str(row.path) for row in rows), str),
-        sample_rate=int(sample_rate),
-        classes=5,
-        unreadable=unreadable,
-    )
     stack = (lambda arrays: np.concatenate(arrays)) if kept else (lambda _: np.zeros((0, 2)))
     return SentenceCorpus(
-        syllables=syllables,
-        words=rows,
-        word=np.repeat(np.arange(len(rows)), lengths),
-        position=np.concatenate([np.arange(1, n + 1) for n in lengths] or [np.zeros(0, int)]),
-        citation=np.asarray([t for row in rows for t in row.citation], dtype=np.int64),
+        **_syllable_fields(rows, clips, sample_rate, unreadable),
         segments=stack([found for _, _, found, _, _ in kept]),
         recordings=[waveform for _, waveform, _, _, _ in kept],
         given=stack([reference for _, _, _, reference, _ in kept]),
-        source=per_syllable((source for *_, source in kept), str),
+        source=np.repeat(np.asarray([source for *_, source in kept], dtype=str), lengths),
         margin=float(margin),
     )
 

@@ -42,6 +42,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -332,32 +333,41 @@ def load_word_corpus(
             spans.extend(segments)
     for path, error in unreadable:
         logger.warning("Left out %s, which cannot be read: %s", path, error)
-    lengths = [len(row) for row in words]
+    return WordCorpus(
+        **_syllable_fields(words, clips, sample_rate, unreadable),
+        segments=np.asarray(spans, dtype=np.float64).reshape(-1, 2),
+    )
+
+
+def _syllable_fields(
+    rows: list[WordRow], clips: list[np.ndarray], sample_rate: int, unreadable: list
+) -> dict[str, Any]:
+    """The `WordCorpus` fields that the rows and their syllables' clips (in order) decide."""
+    lengths = [len(row) for row in rows]
 
     def per_syllable(values: Iterable, dtype: type) -> np.ndarray:
         return np.repeat(np.asarray(list(values), dtype=dtype), lengths)
 
-    tones = np.asarray([t for row in words for t in row.surface], dtype=np.int64)
+    tones = np.asarray([t for row in rows for t in row.surface], dtype=np.int64)
     syllables = Corpus(
         waveforms=clips,
         labels=tones - 1,
         tones=tones,
-        speakers=per_syllable((row.speaker for row in words), str),
-        sexes=per_syllable((row.sex for row in words), str),
-        syllables=np.asarray([p for row in words for p in row.pinyin], dtype=str),
-        paths=per_syllable((str(row.path) for row in words), str),
+        speakers=per_syllable((row.speaker for row in rows), str),
+        sexes=per_syllable((row.sex for row in rows), str),
+        syllables=np.asarray([p for row in rows for p in row.pinyin], dtype=str),
+        paths=per_syllable((str(row.path) for row in rows), str),
         sample_rate=int(sample_rate),
         classes=5,
         unreadable=unreadable,
     )
-    return WordCorpus(
-        syllables=syllables,
-        words=words,
-        word=np.repeat(np.arange(len(words)), lengths),
-        position=np.concatenate([np.arange(1, n + 1) for n in lengths] or [np.zeros(0, int)]),
-        citation=np.asarray([t for row in words for t in row.citation], dtype=np.int64),
-        segments=np.asarray(spans, dtype=np.float64).reshape(-1, 2),
-    )
+    return {
+        "syllables": syllables,
+        "words": rows,
+        "word": np.repeat(np.arange(len(rows)), lengths),
+        "position": np.concatenate([np.arange(1, n + 1) for n in lengths] or [np.zeros(0, int)]),
+        "citation": np.asarray([t for row in rows for t in row.citation], dtype=np.int64),
+    }
 
 
 __all__ = [
